@@ -50,6 +50,7 @@ class QuarantineBuilder:
 
     def add(self, line: int, reason: str, raw: bytes, *, n_lines: int = 1, detail: str | None = None,
             raw_bytes: int | None = None) -> None:
+        raw = raw.replace(b"\r\n", b"\n").rstrip(b"\r")
         c = self.cols
         c["source_id"].append(self.source_id)
         c["line"].append(line)

@@ -1,0 +1,222 @@
+"""The ``watchkeeper`` command line: a thin shell that parses options, calls the library and prints summaries.
+
+Library errors (:class:`watchkeeper.errors.WatchkeeperError`) are printed as ``error: WHERE: WHAT`` plus a
+``fix:`` line, with a non-zero exit status and no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from watchkeeper import __version__, schema
+from watchkeeper.errors import ConfigError, WatchkeeperError
+
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+EXIT_USER_ERROR = 2
+EXIT_SOME_FAILED = 1
+
+
+class WatchkeeperGroup(click.Group):
+    """Turns library errors into readable messages, never tracebacks."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except WatchkeeperError as exc:
+            err.print(f"[bold red]error:[/] {exc.render()}", markup=True, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            err.print("interrupted: nothing half-written was kept; run the command again to finish")
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(0)
+
+
+@click.group(cls=WatchkeeperGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="watchkeeper")
+def cli() -> None:
+    """Watchkeeper: open-source sanctions monitoring for shipping.
+
+    Raw AIS (NMEA or CSV) goes into an embedded store (DuckDB + Parquet); later stages find behaviour events,
+    screen vessels against sanctions lists and write evidence dossiers.
+    """
+
+
+# -- ingest ---------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--db", "db", required=True, type=click.Path(file_okay=False), help="Store directory (created if new).")
+@click.option("--columns", "columns", default=None, metavar="MAP",
+              help="Column mapping for CSV files Watchkeeper does not recognise, e.g. "
+                   "'mmsi=MMSI,ts=Time,lat=Lat,lon=Lon' (see docs/csv-formats.md).")
+@click.option("--time-format", "time_format", default=None, metavar="FMT",
+              help="strptime format of the time column with --columns, e.g. '%d/%m/%Y %H:%M:%S' "
+                   "(default: ISO 8601 or UNIX seconds).")
+@click.option("--dedup-window-s", default=60.0, show_default=True, type=click.FloatRange(0, 3600),
+              help="Messages with identical content received within this many seconds count once.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; summary only.")
+def ingest(paths: tuple[str, ...], db: str, columns: str | None, time_format: str | None, dedup_window_s: float,
+           quiet: bool) -> None:
+    """Decode AIS files (NMEA, .gz, CSV) into the store at --db, accounting for every line.
+
+    Several files may be given at once (e.g. a positions CSV and a statics CSV, or one file per receiver);
+    duplicates across them count once. A file already ingested (same SHA-256) is skipped. Rejected lines are
+    kept in the store's quarantine table with their reason. Exits 1 if any file could not be ingested.
+    """
+    from watchkeeper.ingest import csv as csv_reader
+    from watchkeeper.ingest.pipeline import ingest_paths
+    from watchkeeper.store import Store
+
+    mapping = csv_reader.parse_mapping(columns) if columns else None
+    if time_format and not mapping:
+        raise ConfigError("--time-format only applies with --columns", fix="add --columns, or drop --time-format")
+    with Store.open(db, create=True) as store:
+        for sid, name in store.recovered:
+            err.print(f"recovered: removed the unfinished ingest of {name} (source {sid}); it is ingested afresh")
+        show = not quiet and err.is_terminal
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                      TimeRemainingColumn(), console=err, disable=not show, transient=True) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(path: str, done: int, total: int) -> None:
+                if path not in tasks:
+                    tasks[path] = bar.add_task(Path(path).name[:40], total=total)
+                bar.update(tasks[path], completed=done)
+
+            results = ingest_paths(store, list(paths), mapping=mapping, ts_format=time_format, progress=progress,
+                                   dedup_window_s=dedup_window_s)
+    _print_ingest_summary(results, db)
+    if any(r.status == "error" for r in results):
+        sys.exit(EXIT_SOME_FAILED)
+
+
+def _print_ingest_summary(results, db: str) -> None:
+    t = Table(title="ingest summary", title_justify="left")
+    for col in ("file", "format", "lines", *schema.ACCOUNT_FIELDS, "positions", "statics"):
+        t.add_column(col, justify="left" if col in ("file", "format") else "right")
+    total: dict[str, int] = {}
+    for r in results:
+        if r.status == "ingested":
+            c = r.counts
+            t.add_row(r.path, r.fmt, *(f"{c[k]:,}" for k in ("lines_in", *schema.ACCOUNT_FIELDS, "positions",
+                                                              "statics")))
+            for k in ("lines_in", *schema.ACCOUNT_FIELDS, "positions", "statics"):
+                total[k] = total.get(k, 0) + c[k]
+    if len([r for r in results if r.status == "ingested"]) > 1:
+        t.add_row("total", "", *(f"{total[k]:,}" for k in ("lines_in", *schema.ACCOUNT_FIELDS, "positions",
+                                                            "statics")), style="bold")
+    if any(r.status == "ingested" for r in results):
+        out.print(t)
+    for r in results:
+        if r.status == "already":
+            p = r.previous or {}
+            out.print(f"{r.path}: already ingested as source {r.source_id} on {str(p.get('ingested_at', ''))[:19]} "
+                      f"(same SHA-256); nothing done")
+    reasons: dict[str, int] = {}
+    for r in results:
+        for k, v in r.reasons.items():
+            reasons[k] = reasons.get(k, 0) + v
+    if reasons:
+        out.print("not decoded (kept in quarantine): " + ", ".join(f"{k} {v:,}" for k, v in sorted(
+            reasons.items(), key=lambda kv: -kv[1])))
+    for r in results:
+        if r.status == "ingested" and not r.balanced:  # an internal error: say it loudly
+            err.print(f"[bold red]accounting mismatch[/] in {r.path}: {dict(r.counts)}")
+        if r.status == "error":
+            err.print(f"[bold red]error:[/] {r.error.render()}", soft_wrap=True)
+    out.print(f"store: {Path(db).resolve()}")
+
+
+# -- stats ----------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--db", "db", required=True, type=click.Path(file_okay=False), help="Store directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as one JSON object.")
+def stats(db: str, as_json: bool) -> None:
+    """Summarise a store: inputs with their hashes and line accounting, rows, vessels, time span, rejects."""
+    import json
+
+    from watchkeeper.store import Store
+    from watchkeeper.store.stats import store_stats
+
+    with Store.open(db) as store:
+        s = store_stats(store)
+    if as_json:
+        click.echo(json.dumps(s, indent=2, default=str))
+        return
+    t = Table(title=f"store {s['root']}", title_justify="left", show_header=False)
+    t.add_column("what")
+    t.add_column("value", justify="right")
+    for k in ("sources", "lines_in", *schema.ACCOUNT_FIELDS, "positions", "statics", "vessels", "first", "last",
+              "days"):
+        v = s[k]
+        t.add_row(k, f"{v:,}" if isinstance(v, int) else str(v))
+    out.print(t)
+    if s["quarantine_by_reason"]:
+        q = Table(title="quarantine by reason", title_justify="left")
+        q.add_column("reason")
+        q.add_column("lines", justify="right")
+        for k, v in s["quarantine_by_reason"].items():
+            q.add_row(k, f"{v:,}")
+        out.print(q)
+    src = Table(title="inputs (provenance ledger)", title_justify="left")
+    for col in ("id", "name", "format", "sha256", "lines", "decoded", "rejected", "dup", "status"):
+        src.add_column(col)
+    for r in s["ledger"]:
+        src.add_row(str(r["source_id"]), r["name"], r["format"], r["sha256"][:16] + "…", f"{r['lines_in']:,}",
+                    f"{r['decoded']:,}", f"{r['rejected']:,}", f"{r['duplicates']:,}", r["status"])
+    out.print(src)
+
+
+# -- decode ---------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("file", type=str, metavar="FILE")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+              help="Output: JSON Lines or CSV with the canonical field names.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-",
+              help="Output file (default: standard output).")
+@click.option("--rejects", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the lines that were not decoded, with their reason, as JSON Lines to this file.")
+@click.option("--quiet", "-q", is_flag=True, help="No line-accounting summary on standard error.")
+def decode(file: str, fmt: str, output: str, rejects: str | None, quiet: bool) -> None:
+    """Decode NMEA AIS (FILE, .gz, or - for standard input) to one message per line, without a store.
+
+    Each output row holds the canonical fields of docs/data-model.md (positions and statics fields together,
+    empty where a message type has none) plus msg_type and the input line number.
+    """
+    from watchkeeper.ingest.decode_out import decode_to
+
+    counts = decode_to(file, fmt, output, rejects)
+    if not quiet:
+        acc = ", ".join(f"{k} {counts[k]:,}" for k in schema.ACCOUNT_FIELDS)
+        err.print(f"{file}: {counts['lines_in']:,} lines = {acc}; {counts['messages']:,} messages")
+
+
+# -- demo -----------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False),
+              help="Where to write the demo store (replaced if it exists).")
+def demo(out_dir: str) -> None:
+    """The main job on the bundled real samples: ingest them into a fresh store and show what it holds."""
+    from watchkeeper.demo import run_demo
+
+    run_demo(out_dir, out)
+
+
+def main() -> None:
+    cli(prog_name="watchkeeper")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,318 @@
+"""Messages from sentences: multi-sentence reassembly and duplicate suppression, compiled.
+
+Reassembly
+    Fragments are grouped by (receiving station, channel, sequence id, fragment count). Parts of different
+    groups may interleave and a group's parts may arrive in any order; a group is complete when every part
+    ``1..count`` has arrived. A group is given up as *incomplete* (its fragments go to the quarantine, counted
+    in the ``incomplete`` bucket) when a part number repeats before completion, when it is still open
+    ``window_lines`` lines after its first part, when the pool of open groups is full (oldest first), or at
+    the end of the input. Open groups survive chunk boundaries: payloads and raw lines are copied into a
+    bounded pool, so memory does not grow with the input.
+
+Duplicates
+    Several stations receive the same transmission. A message is a duplicate when an identical message
+    (same payload bits, 64-bit FNV-1a hash) was kept within ``window_s`` seconds of reception time, or, when
+    either copy has no time, within ``window_lines`` input lines. The table of recent hashes is bounded and
+    pruned by age.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.typed import Dict
+
+from watchkeeper.ingest.framing import FNV_OFFSET, FNV_PRIME, MAX_LINE_BYTES, NO_TS, ST_SENTENCE
+
+N_GROUPS = 2048
+N_FRAGS = 8192
+
+
+class AssemblyState:
+    """Open multi-sentence groups carried from one chunk to the next (a bounded pool)."""
+
+    def __init__(self) -> None:
+        self.keys = Dict.empty(key_type=types.int64, value_type=types.int64)
+        self.g_key = np.zeros(N_GROUPS, np.int64)
+        self.g_used = np.zeros(N_GROUPS, np.bool_)
+        self.g_count = np.zeros(N_GROUPS, np.int64)
+        self.g_have = np.zeros(N_GROUPS, np.int64)
+        self.g_first = np.zeros(N_GROUPS, np.int64)
+        self.g_frag = np.full((N_GROUPS, 9), -1, np.int64)
+        self.f_used = np.zeros(N_FRAGS, np.bool_)
+        self.f_line = np.zeros(N_FRAGS, np.int64)
+        self.f_ts = np.zeros(N_FRAGS, np.int64)
+        self.f_fill = np.zeros(N_FRAGS, np.int64)
+        self.f_plen = np.zeros(N_FRAGS, np.int64)
+        self.f_pay = np.zeros((N_FRAGS, MAX_LINE_BYTES), np.uint8)
+        self.f_rlen = np.zeros(N_FRAGS, np.int64)
+        self.f_raw = np.zeros((N_FRAGS, MAX_LINE_BYTES), np.uint8)
+
+    def args(self):
+        return (self.keys, self.g_key, self.g_used, self.g_count, self.g_have, self.g_first, self.g_frag,
+                self.f_used, self.f_line, self.f_ts, self.f_fill, self.f_plen, self.f_pay, self.f_rlen, self.f_raw)
+
+    def n_open_fragments(self) -> int:
+        return int(self.f_used.sum())
+
+
+@njit(cache=True)
+def _flush_group(g, keys, g_key, g_used, g_count, g_have, g_frag, f_used, f_line, f_rlen, f_raw,
+                 inc_line, inc_rs, inc_re, inc_raw, n_inc, inc_pos):
+    """Give up group g: every fragment it holds becomes an incomplete line."""
+    for k in range(9):
+        f = g_frag[g, k]
+        if f >= 0:
+            inc_line[n_inc] = f_line[f]
+            inc_rs[n_inc] = inc_pos
+            ln = f_rlen[f]
+            inc_raw[inc_pos:inc_pos + ln] = f_raw[f, :ln]
+            inc_pos += ln
+            inc_re[n_inc] = inc_pos
+            n_inc += 1
+            f_used[f] = False
+            g_frag[g, k] = -1
+    if g_key[g] in keys and keys[g_key[g]] == g:
+        del keys[g_key[g]]
+    g_used[g] = False
+    g_have[g] = 0
+    return n_inc, inc_pos
+
+
+@njit(cache=True)
+def assemble(buf, starts, ends, status, pstart, pend, fill, fcount, fnum, seq, chan, ts, station, phash,
+             line_base, window_lines, flush_all,
+             keys, g_key, g_used, g_count, g_have, g_first, g_frag,
+             f_used, f_line, f_ts, f_fill, f_plen, f_pay, f_rlen, f_raw,
+             m_buf, m_start, m_end, m_fill, m_ts, m_line, m_line_last, m_nlines, m_hash, m_rkind, m_rs, m_re,
+             mr_buf, inc_line, inc_rs, inc_re, inc_raw):
+    """Turn the sentences of a chunk into messages; see the module docstring.
+
+    Line numbers are ``line_base + i + 1`` (1-based within the file). Returns
+    ``(n_messages, n_incomplete, multi_raw_bytes, incomplete_raw_bytes)``.
+    Messages whose raw kind ``m_rkind`` is 0 point into ``buf``; kind 1 into ``mr_buf`` (multi-part raw lines
+    joined by newlines).
+    """
+    n = starts.shape[0]
+    nm = 0
+    mpos = 0
+    mrpos = 0
+    n_inc = 0
+    inc_pos = 0
+    for li in range(n):
+        line_no = line_base + li + 1
+        if (li & 1023) == 0:
+            for g in range(N_GROUPS):
+                if g_used[g] and g_first[g] < line_no - window_lines:
+                    n_inc, inc_pos = _flush_group(g, keys, g_key, g_used, g_count, g_have, g_frag, f_used, f_line,
+                                                  f_rlen, f_raw, inc_line, inc_rs, inc_re, inc_raw, n_inc, inc_pos)
+        if status[li] != ST_SENTENCE:
+            continue
+        ps = pstart[li]
+        pe = pend[li]
+        if fcount[li] == 1:
+            m_start[nm] = mpos
+            ln = pe - ps
+            m_buf[mpos:mpos + ln] = buf[ps:pe]
+            mpos += ln
+            m_end[nm] = mpos
+            m_fill[nm] = fill[li]
+            m_ts[nm] = ts[li]
+            m_line[nm] = line_no
+            m_line_last[nm] = line_no
+            m_nlines[nm] = 1
+            m_hash[nm] = phash[li]
+            m_rkind[nm] = 0
+            m_rs[nm] = starts[li]
+            m_re[nm] = ends[li]
+            nm += 1
+            continue
+        cnt = fcount[li]
+        num = fnum[li]
+        key = ((station[li] * 1000003 + chan[li]) * 131 + (seq[li] + 1)) * 11 + cnt
+        g = -1
+        if key in keys:
+            g = keys[key]
+            if g_count[g] != cnt or (g_have[g] >> (num - 1)) & 1:
+                n_inc, inc_pos = _flush_group(g, keys, g_key, g_used, g_count, g_have, g_frag, f_used, f_line,
+                                              f_rlen, f_raw, inc_line, inc_rs, inc_re, inc_raw, n_inc, inc_pos)
+                g = -1
+        if g < 0:
+            # find a free group slot, or give up the oldest open group
+            oldest = -1
+            for cand in range(N_GROUPS):
+                if not g_used[cand]:
+                    g = cand
+                    break
+                if oldest < 0 or g_first[cand] < g_first[oldest]:
+                    oldest = cand
+            if g < 0:
+                n_inc, inc_pos = _flush_group(oldest, keys, g_key, g_used, g_count, g_have, g_frag, f_used, f_line,
+                                              f_rlen, f_raw, inc_line, inc_rs, inc_re, inc_raw, n_inc, inc_pos)
+                g = oldest
+            g_used[g] = True
+            g_key[g] = key
+            g_count[g] = cnt
+            g_have[g] = 0
+            g_first[g] = line_no
+            keys[key] = g
+        # a fragment slot
+        f = -1
+        for cand in range(N_FRAGS):
+            if not f_used[cand]:
+                f = cand
+                break
+        if f < 0:
+            oldest = -1
+            for cand in range(N_GROUPS):
+                if g_used[cand] and cand != g and (oldest < 0 or g_first[cand] < g_first[oldest]):
+                    oldest = cand
+            n_inc, inc_pos = _flush_group(oldest, keys, g_key, g_used, g_count, g_have, g_frag, f_used, f_line,
+                                          f_rlen, f_raw, inc_line, inc_rs, inc_re, inc_raw, n_inc, inc_pos)
+            for cand in range(N_FRAGS):
+                if not f_used[cand]:
+                    f = cand
+                    break
+        f_used[f] = True
+        f_line[f] = line_no
+        f_ts[f] = ts[li]
+        f_fill[f] = fill[li]
+        f_plen[f] = pe - ps
+        f_pay[f, :pe - ps] = buf[ps:pe]
+        rl = ends[li] - starts[li]
+        f_rlen[f] = rl
+        f_raw[f, :rl] = buf[starts[li]:ends[li]]
+        g_frag[g, num - 1] = f
+        g_have[g] |= 1 << (num - 1)
+        if g_have[g] == (1 << cnt) - 1:
+            m_start[nm] = mpos
+            h = FNV_OFFSET
+            t = NO_TS
+            last = 0
+            m_rs[nm] = mrpos
+            for k in range(cnt):
+                fk = g_frag[g, k]
+                pl = f_plen[fk]
+                m_buf[mpos:mpos + pl] = f_pay[fk, :pl]
+                for j in range(pl):
+                    h = (h ^ np.uint64(f_pay[fk, j])) * FNV_PRIME
+                mpos += pl
+                if t == NO_TS:
+                    t = f_ts[fk]
+                if f_line[fk] > last:
+                    last = f_line[fk]
+                if k > 0:
+                    mr_buf[mrpos] = 10
+                    mrpos += 1
+                rl = f_rlen[fk]
+                mr_buf[mrpos:mrpos + rl] = f_raw[fk, :rl]
+                mrpos += rl
+            flast = g_frag[g, cnt - 1]
+            m_end[nm] = mpos
+            m_fill[nm] = f_fill[flast]
+            m_ts[nm] = t
+            m_line[nm] = f_line[g_frag[g, 0]]
+            m_line_last[nm] = last
+            m_nlines[nm] = cnt
+            m_hash[nm] = h ^ np.uint64(f_fill[flast])
+            m_rkind[nm] = 1
+            m_re[nm] = mrpos
+            nm += 1
+            for k in range(cnt):
+                f_used[g_frag[g, k]] = False
+                g_frag[g, k] = -1
+            del keys[key]
+            g_used[g] = False
+            g_have[g] = 0
+    if flush_all:
+        for g in range(N_GROUPS):
+            if g_used[g]:
+                n_inc, inc_pos = _flush_group(g, keys, g_key, g_used, g_count, g_have, g_frag, f_used, f_line,
+                                              f_rlen, f_raw, inc_line, inc_rs, inc_re, inc_raw, n_inc, inc_pos)
+    return nm, n_inc, mrpos, inc_pos
+
+
+DEDUP_SLOTS = 1 << 21
+
+
+class DedupState:
+    """Recently kept message hashes with their reception time and global line number (bounded, pruned by age)."""
+
+    def __init__(self, window_s: float = 60.0, window_lines: int = 1000) -> None:
+        self.h = np.zeros(DEDUP_SLOTS, np.uint64)
+        self.t = np.zeros(DEDUP_SLOTS, np.int64)
+        self.ln = np.zeros(DEDUP_SLOTS, np.int64)
+        self.meta = np.zeros(3, np.int64)  # [n_used, max_ts, max_line]
+        self.meta[1] = NO_TS
+        self.window_us = int(window_s * 1_000_000)
+        self.window_lines = int(window_lines)
+        self.line_offset = 0  # global line numbers keep increasing across the files of one run
+
+
+@njit(cache=True)
+def _insert(hs, ts_, ln_, h, t, line):
+    mask = hs.shape[0] - 1
+    i = np.int64(h & np.uint64(mask))
+    while hs[i] != 0 and hs[i] != h:
+        i = (i + 1) & mask
+    new = hs[i] == 0
+    hs[i] = h
+    ts_[i] = t
+    ln_[i] = line
+    return new
+
+
+@njit(cache=True)
+def _prune(hs, ts_, ln_, meta, window_us, window_lines):
+    keep_h = hs[hs != 0].copy()
+    keep_t = ts_[hs != 0].copy()
+    keep_l = ln_[hs != 0].copy()
+    hs[:] = 0
+    n = 0
+    for k in range(keep_h.shape[0]):
+        fresh_t = keep_t[k] != NO_TS and meta[1] != NO_TS and keep_t[k] >= meta[1] - window_us
+        fresh_l = keep_l[k] >= meta[2] - window_lines
+        if fresh_t or fresh_l:
+            _insert(hs, ts_, ln_, keep_h[k], keep_t[k], keep_l[k])
+            n += 1
+    if n > hs.shape[0] // 2:  # pathological: everything fresh; start over rather than degrade
+        hs[:] = 0
+        n = 0
+    meta[0] = n
+
+
+@njit(cache=True)
+def dedup(m_hash, m_ts, m_line, n, line_offset, hs, ts_, ln_, meta, window_us, window_lines, dup):
+    """Mark ``dup[i]`` for messages already kept within the time (or line) window."""
+    mask = hs.shape[0] - 1
+    for k in range(n):
+        h = m_hash[k]
+        if h == 0:
+            h = np.uint64(1)
+        t = m_ts[k]
+        line = m_line[k] + line_offset
+        if t != NO_TS and (meta[1] == NO_TS or t > meta[1]):
+            meta[1] = t
+        if line > meta[2]:
+            meta[2] = line
+        i = np.int64(h & np.uint64(mask))
+        found = False
+        while hs[i] != 0:
+            if hs[i] == h:
+                found = True
+                break
+            i = (i + 1) & mask
+        if found:
+            te = ts_[i]
+            if t != NO_TS and te != NO_TS:
+                is_dup = abs(t - te) <= window_us
+            else:
+                is_dup = abs(line - ln_[i]) <= window_lines
+            if is_dup:
+                dup[k] = True
+                continue
+        dup[k] = False
+        if _insert(hs, ts_, ln_, h, t, line):
+            meta[0] += 1
+            if meta[0] > hs.shape[0] // 2:
+                _prune(hs, ts_, ln_, meta, window_us, window_lines)

@@ -1,0 +1,131 @@
+"""Day-partitioned Parquet writing with atomic publication.
+
+A :class:`SourceWriter` streams the rows of one input file into ``_staging/srcNNNNNN/`` (one Parquet file per
+table and UTC day, row group by row group), and :meth:`SourceWriter.publish` moves the finished files into the
+partitions with atomic renames. File names start with ``srcNNNNNN-`` so that everything an unfinished ingest left
+behind can be found and removed exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+US_PER_DAY = 86_400_000_000
+UNKNOWN_DAY = "unknown"
+MAX_OPEN_WRITERS = 32
+COMPRESSION = "zstd"
+
+
+def source_prefix(source_id: int) -> str:
+    return f"src{source_id:06d}-"
+
+
+def day_label(day: int) -> str:
+    return str(np.datetime64(int(day), "D"))
+
+
+def split_by_day(table: pa.Table) -> list[tuple[str, pa.Table]]:
+    """Split a table with a ``ts`` column into ``(day label, rows)`` pieces; null times go to ``unknown``."""
+    if table.num_rows == 0:
+        return []
+    ts = table.column("ts").combine_chunks()
+    valid = ts.is_valid().to_numpy(zero_copy_only=False)
+    us = ts.cast(pa.int64()).fill_null(0).to_numpy()
+    day = np.where(valid, us // US_PER_DAY, np.iinfo(np.int64).min)
+    first = day[0]
+    if (day == first).all():
+        return [(day_label(first) if valid[0] else UNKNOWN_DAY, table)]
+    out = []
+    for d in np.unique(day):
+        idx = np.flatnonzero(day == d)
+        label = UNKNOWN_DAY if d == np.iinfo(np.int64).min else day_label(d)
+        out.append((label, table.take(pa.array(idx))))
+    return out
+
+
+class SourceWriter:
+    """Writes the positions and statics of one source into staging, then publishes them."""
+
+    def __init__(self, root: Path, source_id: int, schemas: dict[str, pa.Schema]):
+        self.root = root
+        self.source_id = source_id
+        self.schemas = schemas
+        self.staging = root / "_staging" / f"src{source_id:06d}"
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.staging.mkdir(parents=True)
+        self.writers: dict[tuple[str, str], pq.ParquetWriter] = {}
+        self.parts: dict[tuple[str, str], int] = {}
+        self.files: list[Path] = []
+        self.rows: dict[str, int] = {t: 0 for t in schemas}
+
+    def write(self, table_name: str, table: pa.Table) -> None:
+        for day, piece in split_by_day(table):
+            key = (table_name, day)
+            w = self.writers.get(key)
+            if w is None:
+                if len(self.writers) >= MAX_OPEN_WRITERS:
+                    oldest = next(iter(self.writers))
+                    self.writers.pop(oldest).close()
+                part = self.parts.get(key, -1) + 1
+                self.parts[key] = part
+                d = self.staging / table_name / f"day={day}"
+                d.mkdir(parents=True, exist_ok=True)
+                path = d / f"{source_prefix(self.source_id)}{part:03d}.parquet"
+                w = pq.ParquetWriter(path, self.schemas[table_name], compression=COMPRESSION)
+                self.writers[key] = w
+                self.files.append(path)
+            w.write_table(piece, row_group_size=1 << 20)
+            self.rows[table_name] += piece.num_rows
+
+    def close(self) -> None:
+        for w in self.writers.values():
+            w.close()
+        self.writers.clear()
+
+    def publish(self) -> list[Path]:
+        """Move every staged file into its partition (atomic renames); returns the final paths."""
+        self.close()
+        final = []
+        for path in self.files:
+            rel = path.relative_to(self.staging)
+            dest = self.root / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, dest)
+            final.append(dest)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        return final
+
+    def abort(self) -> None:
+        for w in self.writers.values():
+            try:
+                w.close()
+            except Exception:  # noqa: BLE001 - best effort while cleaning up after another error
+                pass
+        self.writers.clear()
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def remove_source_files(root: Path, source_id: int, tables: list[str]) -> int:
+    """Delete every Parquet file and staging folder of one source; returns how many files went."""
+    n = 0
+    prefix = source_prefix(source_id)
+    for t in tables:
+        base = root / t
+        if not base.exists():
+            continue
+        for part_dir in base.iterdir():
+            if not part_dir.is_dir():
+                continue
+            for f in part_dir.glob(prefix + "*.parquet"):
+                f.unlink()
+                n += 1
+            if not any(part_dir.iterdir()):
+                part_dir.rmdir()
+    shutil.rmtree(root / "_staging" / f"src{source_id:06d}", ignore_errors=True)
+    return n
