@@ -29,9 +29,10 @@ def _f(name: str, type_: pa.DataType, unit: str, doc: str, nullable: bool = True
 # A reference to the input line(s) that a decoded row came from; shared by positions and statics.
 _LINE_REF = [
     _f("source_id", pa.int32(), "", "Input file that holds the message; joins `ledger.source_id`.", False),
-    _f("line", pa.int64(), "", "1-based line number of the message's first sentence in that file.", False),
+    _f("line", pa.int64(), "", "1-based number of the first line (lowest number) that holds the message or one of its fragments.", False),
     _f("line_last", pa.int64(), "",
-       "1-based line number of the message's last sentence (equals `line` for one-sentence messages).", False),
+       "1-based number of the last line (highest number) that holds one of its fragments (equals `line` for "
+       "one-sentence messages).", False),
 ]
 
 POSITIONS = pa.schema(

@@ -189,6 +189,7 @@ def assemble(buf, starts, ends, status, pstart, pend, fill, fcount, fnum, seq, c
             h = FNV_OFFSET
             t = NO_TS
             last = 0
+            first = line_no
             m_rs[nm] = mrpos
             for k in range(cnt):
                 fk = g_frag[g, k]
@@ -201,6 +202,8 @@ def assemble(buf, starts, ends, status, pstart, pend, fill, fcount, fnum, seq, c
                     t = f_ts[fk]
                 if f_line[fk] > last:
                     last = f_line[fk]
+                if f_line[fk] < first:
+                    first = f_line[fk]
                 if k > 0:
                     mr_buf[mrpos] = 10
                     mrpos += 1
@@ -211,7 +214,7 @@ def assemble(buf, starts, ends, status, pstart, pend, fill, fcount, fnum, seq, c
             m_end[nm] = mpos
             m_fill[nm] = f_fill[flast]
             m_ts[nm] = t
-            m_line[nm] = f_line[g_frag[g, 0]]
+            m_line[nm] = first
             m_line_last[nm] = last
             m_nlines[nm] = cnt
             m_hash[nm] = h ^ np.uint64(f_fill[flast])
