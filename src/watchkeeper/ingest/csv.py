@@ -353,8 +353,8 @@ def _open(path: str) -> BinaryIO:
     return raw
 
 
-def _line_chunks(f: BinaryIO, chunk_rows: int) -> Iterator[bytes]:
-    """Yield the rest of ``f`` as byte strings of ``chunk_rows`` whole lines (the last one possibly fewer)."""
+def _line_chunks(f: BinaryIO, chunk_rows: int) -> Iterator[tuple[bytes, int]]:
+    """Yield the rest of ``f`` as ``(bytes, n_lines)`` pieces of ``chunk_rows`` whole lines (the last fewer)."""
     parts: list[bytes] = []
     have = 0  # complete lines held in parts
     while block := f.read(_READ_BLOCK_BYTES):
@@ -368,16 +368,12 @@ def _line_chunks(f: BinaryIO, chunk_rows: int) -> Iterator[bytes]:
         while k < len(newlines):
             end = int(newlines[k]) + 1
             parts.append(block[start:end])
-            yield b"".join(parts)
+            yield b"".join(parts), chunk_rows
             parts, start, k = [], end, k + chunk_rows
         parts, have = [block[start:]], len(newlines) - (k - chunk_rows + 1)
     tail = b"".join(parts)
     if tail:
-        yield tail
-
-
-def _count_lines(chunk: bytes) -> int:
-    return chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+        yield tail, have + (0 if tail.endswith(b"\n") else 1)
 
 
 class _Lines:
@@ -399,43 +395,54 @@ class _Lines:
 # --------------------------------------------------------------------------------------------- parsing a chunk
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Which columns of a file are read, and how."""
+
+    n_cols: int
+    used: tuple[int, ...]  # 0-based file columns read (column 0 always, for comment lines)
+    numeric: frozenset[int]  # columns only bound to numeric fields: parsed as float64 when they all are
+    nulls: tuple[str, ...]  # cell texts read as null
+
+
 @dataclass
 class _Parsed:
-    """The string cells of one chunk's well-formed rows and where the other lines went."""
+    """The cells of one chunk's well-formed rows and where the other lines went."""
 
-    table: pa.Table  # one string column "c<i>" per used file column; one row per well-formed line
+    table: pa.Table  # one column "c<i>" per used file column (string, or float64 for numeric columns)
     line_index: np.ndarray  # 0-based line (within the chunk) of each table row
     invalid: list[tuple[int, str, int]] = field(default_factory=list)  # (line index, text, columns found)
 
 
-def _arrow_parse(chunk: bytes, n_cols: int, used: list[int], nulls: tuple[str, ...],
-                 threads: bool) -> tuple[pa.Table, list]:
+def _arrow_parse(chunk: bytes, layout: _Layout, typed: bool, threads: bool) -> tuple[pa.Table, list]:
+    """Parse with Arrow; malformed rows are skipped and collected (with line numbers when not threaded)."""
     bad: list = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         bad.append(row)
         return "skip"
 
-    names = [f"c{i}" for i in range(n_cols)]
+    types = {f"c{i}": pa.float64() if typed and i in layout.numeric else pa.string() for i in layout.used}
     table = pacsv.read_csv(
         pa.BufferReader(chunk),
-        read_options=pacsv.ReadOptions(column_names=names, use_threads=threads, block_size=_PARSE_BLOCK_BYTES),
+        read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(layout.n_cols)],
+                                       use_threads=threads, block_size=_PARSE_BLOCK_BYTES),
         parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(
-            column_types={f"c{i}": pa.string() for i in used}, include_columns=[f"c{i}" for i in used],
-            null_values=list(nulls), strings_can_be_null=True, quoted_strings_can_be_null=True),
+            column_types=types, include_columns=list(types), null_values=list(layout.nulls),
+            strings_can_be_null=True, quoted_strings_can_be_null=True),
     )
     return table, bad
 
 
-def _stdlib_parse(text_chunk: bytes, n_cols: int, used: list[int], nulls: tuple[str, ...]) -> _Parsed:
+def _stdlib_parse(text_chunk: bytes, layout: _Layout) -> _Parsed:
     """Slow exact path: one physical line = one row, parsed with the standard library (broken quoting)."""
     lines = text_chunk.split(b"\n")
     if text_chunk.endswith(b"\n"):
         lines.pop()
-    cols: list[list[str | None]] = [[] for _ in used]
+    cols: list[list[str | None]] = [[] for _ in layout.used]
     kept, invalid = [], []
-    null_set = set(nulls)
+    null_set = set(layout.nulls)
     for i, raw in enumerate(lines):
         text = raw.decode("utf-8").removesuffix("\r")
         try:
@@ -444,38 +451,50 @@ def _stdlib_parse(text_chunk: bytes, n_cols: int, used: list[int], nulls: tuple[
             invalid.append((i, text, -1))
             continue
         if not cells:
-            cells = [""] * n_cols
-        if len(cells) != n_cols:
+            cells = [""] * layout.n_cols
+        if len(cells) != layout.n_cols:
             invalid.append((i, text, len(cells)))
             continue
         kept.append(i)
-        for out, j in zip(cols, used):
+        for out, j in zip(cols, layout.used):
             out.append(None if cells[j] in null_set else cells[j])
-    table = pa.table({f"c{j}": pa.array(c, pa.string()) for j, c in zip(used, cols)})
+    table = pa.table({f"c{j}": pa.array(c, pa.string()) for j, c in zip(layout.used, cols)})
     return _Parsed(table, np.asarray(kept, dtype=np.int64), invalid)
 
 
-def _parse_chunk(chunk: bytes, n_cols: int, used: list[int], nulls: tuple[str, ...]) -> _Parsed:
-    """Split a chunk into string cells, one row per physical line, and its malformed lines.
+def _arrow_rows(text: bytes, layout: _Layout, n_lines: int) -> _Parsed | None:
+    """Arrow parse that provably kept one row per physical line, or None (then use the exact slow path).
 
-    Arrow's parser is used when it provably kept one row per line (a quoted field spanning lines, or a bare
-    CR, breaks that); otherwise the chunk is re-read line by line with the standard library.
+    A quoted field spanning lines, or a bare CR, breaks the one-row-per-line rule; Arrow's threaded parse
+    does not number malformed rows, so a chunk with any is parsed again serially.
+    """
+    if b"\r" in text and text.count(b"\r") != text.count(b"\r\n"):
+        return None
+    try:
+        table, bad = _arrow_parse(text, layout, typed=True, threads=True)
+        typed = True
+    except pa.ArrowInvalid:  # a numeric column holds text: read it all as strings, find the cells later
+        table, bad = _arrow_parse(text, layout, typed=False, threads=True)
+        typed = False
+    if table.num_rows + len(bad) != n_lines or any("\n" in r.text for r in bad):
+        return None
+    if not bad:
+        return _Parsed(table, np.arange(n_lines, dtype=np.int64))
+    table, bad = _arrow_parse(text, layout, typed=typed, threads=False)
+    if any(r.number is None for r in bad) or table.num_rows + len(bad) != n_lines:
+        return None
+    return _Parsed(table, np.delete(np.arange(n_lines, dtype=np.int64), [r.number - 1 for r in bad]),
+                   [(r.number - 1, r.text, r.actual_columns) for r in bad])
+
+
+def _parse_chunk(chunk: bytes, n_lines: int, layout: _Layout) -> _Parsed:
+    """Split a chunk into cells, one row per physical line, and its malformed lines.
+
+    Bytes that are not UTF-8 are read as ``\\xNN`` escapes (the quarantine keeps the original bytes).
     """
     text = chunk if _is_utf8(chunk) else chunk.decode("utf-8", errors="backslashreplace").encode("utf-8")
-    n_lines = _count_lines(chunk)
-    bare_cr = b"\r" in text and text.count(b"\r") != text.count(b"\r\n")
-    if not bare_cr:
-        table, bad = _arrow_parse(text, n_cols, used, nulls, threads=True)
-        one_per_line = table.num_rows + len(bad) == n_lines and not any("\n" in r.text for r in bad)
-        if one_per_line and not bad:
-            return _Parsed(table, np.arange(n_lines, dtype=np.int64))
-        if one_per_line:
-            table, bad = _arrow_parse(text, n_cols, used, nulls, threads=False)  # row numbers need serial
-            if all(r.number is not None for r in bad) and table.num_rows + len(bad) == n_lines:
-                bad_idx = [r.number - 1 for r in bad]
-                return _Parsed(table, np.delete(np.arange(n_lines, dtype=np.int64), bad_idx),
-                               [(r.number - 1, r.text, r.actual_columns) for r in bad])
-    return _stdlib_parse(text, n_cols, used, nulls)
+    parsed = _arrow_rows(text, layout, n_lines)
+    return parsed if parsed is not None else _stdlib_parse(text, layout)
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -521,6 +540,8 @@ class _Rejects:
 
 def _numbers(cells: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray | None]:
     """Cells as float64 (NaN for empty) and the mask of present cells that are not numbers (None if none)."""
+    if pa.types.is_floating(cells.type):
+        return _to_numpy(cells), None
     try:
         return _to_numpy(pc.cast(cells, pa.float64())), None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -551,6 +572,11 @@ def _integer_field(name: str, cells, rejects: _Rejects, lo: int, hi: int, zero_n
     """An integer field: must be a whole number in ``lo..hi`` (else the row is rejected); 0 -> null if asked."""
     x, bad = _numbers(cells)
     rejects.add(bad, "bad_field_values", "not a number", name)
+    return _whole_numbers(name, x, rejects, lo, hi, zero_null)
+
+
+def _whole_numbers(name: str, x: np.ndarray, rejects: _Rejects, lo: int, hi: int, zero_null: bool) -> pa.Array:
+    """Float values (NaN = null) to integer field ``name``; rows with fractions or out of range rejected."""
     present = ~np.isnan(x)
     with np.errstate(invalid="ignore"):
         wrong = present & ~((x == np.floor(x)) & (x >= lo) & (x <= hi))
@@ -597,9 +623,14 @@ def _float_field(name: str, cells, rejects: _Rejects) -> pa.Array:
 
 def _string_field(cells) -> pa.Array:
     """Text trimmed of surrounding blanks; empty -> null."""
-    arr = pc.utf8_trim_whitespace(cells)
-    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
-    return _single(arr)
+    arr = _single(pc.utf8_trim_whitespace(cells))
+    empty = pc.equal(arr, "")
+    if not pc.any(empty).as_py():
+        return arr
+    if arr.offset == 0:  # clear the validity bits of empty strings without copying the text
+        valid = pc.and_(pc.is_valid(arr), pc.invert(pc.fill_null(empty, False)))
+        return pa.Array.from_buffers(arr.type, len(arr), [valid.buffers()[1], *arr.buffers()[1:]])
+    return _single(pc.if_else(empty, pa.scalar(None, pa.string()), arr))
 
 
 def _single(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -620,11 +651,22 @@ def _bool_field(name: str, cells, rejects: _Rejects) -> pa.Array:
 
 
 def _imo_field(cells, rejects: _Rejects) -> pa.Array:
-    """IMO number, with an optional ``IMO`` prefix (NOAA writes ``IMO9307839``); 0 -> null."""
-    prefixed = pc.starts_with(cells, "IMO", ignore_case=True)
-    if pc.any(prefixed).as_py():
-        cells = pc.if_else(prefixed, pc.utf8_slice_codeunits(cells, 3), cells)
-    return _integer_field("imo", cells, rejects, 0, 2**31 - 1, zero_null=True)
+    """IMO number, with an optional ``IMO`` prefix (NOAA writes ``IMO9307839``); 0 -> null.
+
+    Converted once per distinct text (a file has about one per vessel), then spread back to the rows.
+    """
+    if not pa.types.is_string(cells.type):
+        return _integer_field("imo", cells, rejects, 0, 2**31 - 1, zero_null=True)
+    encoded = _single(pc.dictionary_encode(cells))
+    texts = encoded.dictionary
+    prefixed = pc.starts_with(texts, "IMO", ignore_case=True)
+    texts = pc.if_else(prefixed, pc.utf8_slice_codeunits(texts, 3), texts)
+    values, bad = _numbers(texts)
+    index = _to_numpy(pc.fill_null(encoded.indices, -1)).astype(np.int64)
+    x = np.append(values, np.nan)[index]  # index -1 (empty cell) -> NaN
+    if bad is not None:
+        rejects.add(np.append(bad, False)[index], "bad_field_values", "not a number", "imo")
+    return _whole_numbers("imo", x, rejects, 0, 2**31 - 1, zero_null=True)
 
 
 def _text_code(name: str, cells, table: dict[str, int | None], hi: int) -> pa.Array:
@@ -654,7 +696,11 @@ def _to_utc(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
 def _iso_times(cells) -> tuple[pa.Array, np.ndarray | None, str]:
     """ISO 8601 times: ``YYYY-MM-DD[T ]hh:mm:ss[.f][Z|+hh:mm]``, naive meaning UTC."""
     desc = "not an ISO 8601 time"
-    for target in (schema.TS_TYPE, pa.timestamp("us")):
+    targets = (schema.TS_TYPE, pa.timestamp("us"))
+    first = _single(pc.drop_null(cells)).slice(0, 1).to_pylist()
+    if first and not re.search(r"(Z|[+-]\d\d(:?\d\d)?)\s*$", first[0][10:]):
+        targets = targets[::-1]  # naive times first: a failing cast costs as much as a good one
+    for target in targets:
         try:
             return _to_utc(pc.cast(cells, target)), None, desc
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -872,7 +918,12 @@ def _fill_overall(out: dict[str, pa.Array], total: str, a: str, b: str) -> None:
 
 
 class _IdentityHistory:
-    """The last identity tuple seen per MMSI in one file, to emit a statics row only when it changes."""
+    """The last identity tuple seen per MMSI in one file, to emit a statics row only when it changes.
+
+    Rows are stably sorted by MMSI (the state from earlier chunks first), each identity column is turned
+    into integer codes (dictionary indices for text, the values for numbers, -1 for null), and a row is
+    emitted when any code differs from the previous row of the same MMSI.
+    """
 
     def __init__(self) -> None:
         self.mmsi = np.empty(0, dtype=np.int64)
@@ -881,31 +932,33 @@ class _IdentityHistory:
     def changed(self, mmsi: np.ndarray, identity: pa.Table) -> np.ndarray:
         """Mask of rows (in file order) whose identity differs from the previous one of the same MMSI."""
         n_old = len(self.mmsi)
-        every = np.concatenate([self.mmsi, mmsi.astype(np.int64)])
         both = identity if self.identity is None else pa.concat_tables([self.identity, identity])
-        order = np.argsort(every, kind="stable")  # earlier state first, then rows in file order
-        keys = every[order]
-        table = both.take(order)
+        keys = np.concatenate([self.mmsi, mmsi.astype(np.int64)])
+        # MMSI (< 2**30) then position: unique keys, so a quicksort gives the stable order (state first)
+        order = np.argsort((keys << 33) | np.arange(len(keys), dtype=np.int64))
+        sorted_keys = keys[order]
         same = np.zeros(len(keys), dtype=bool)
-        same[1:] = keys[1:] == keys[:-1]
-        for col in table.columns:
-            if same.any():
-                same[1:] &= _equal_adjacent(_single(col))
-        new = order >= n_old
+        same[1:] = sorted_keys[1:] == sorted_keys[:-1]
+        for col in both.columns:
+            if not same.any():
+                break
+            codes = _codes(col)[order]
+            same[1:] &= codes[1:] == codes[:-1]
         emit = np.zeros(len(mmsi), dtype=bool)
-        emit[order[new & ~same] - n_old] = True
+        emit[order[(order >= n_old) & ~same] - n_old] = True
         last = np.ones(len(keys), dtype=bool)
-        last[:-1] = keys[1:] != keys[:-1]
-        self.mmsi = keys[last]
-        self.identity = table.filter(pa.array(last))
+        last[:-1] = sorted_keys[1:] != sorted_keys[:-1]
+        self.mmsi = sorted_keys[last]
+        self.identity = both.take(pa.array(order[last]))
         return emit
 
 
-def _equal_adjacent(col: pa.Array) -> np.ndarray:
-    """``col[i] == col[i-1]`` for i >= 1, with null equal to null."""
-    a, b = col.slice(1), col.slice(0, len(col) - 1)
-    eq = pc.coalesce(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b)))
-    return _to_numpy(eq)
+def _codes(col: pa.ChunkedArray) -> np.ndarray:
+    """Integer codes of a column such that equal values (null included) get equal codes."""
+    arr = _single(col)
+    if pa.types.is_string(arr.type):
+        arr = pc.dictionary_encode(arr).indices
+    return _to_numpy(pc.fill_null(arr, -1))
 
 
 # --------------------------------------------------------------------------------------------- one chunk
@@ -918,7 +971,7 @@ class _Context:
     path: str
     source_id: int
     plan: _Plan
-    used: list[int]
+    layout: _Layout
     history: _IdentityHistory = field(default_factory=_IdentityHistory)
 
 
@@ -932,11 +985,13 @@ def _route(ctx: _Context, f: dict[str, pa.Array], ok: np.ndarray, rejects: _Reje
     if ctx.plan.wide:
         to_pos = ok & lat_lon
         to_stat = ok & identity_any
-        if to_stat.any():
+        if to_stat.all():
+            ident = pa.table({n: f[n] for n in STATIC_FIELDS})
+            to_stat = ctx.history.changed(_to_numpy(f["mmsi"]), ident)
+        elif to_stat.any():
             idx = np.flatnonzero(to_stat)
             ident = pa.table({n: f[n].take(idx) for n in STATIC_FIELDS})
-            mmsi = _to_numpy(f["mmsi"].take(idx))
-            to_stat[idx] = ctx.history.changed(mmsi, ident)
+            to_stat[idx] = ctx.history.changed(_to_numpy(f["mmsi"].take(idx)), ident)
         return to_pos, to_stat
     cols = ctx.plan.columns
     has_pos_cols = "lat" in cols and "lon" in cols
@@ -955,7 +1010,7 @@ def _route(ctx: _Context, f: dict[str, pa.Array], ok: np.ndarray, rejects: _Reje
 def _table(out_schema: pa.Schema, f: dict[str, pa.Array], idx: np.ndarray, ctx: _Context,
            lines: np.ndarray) -> pa.Table:
     n = len(idx)
-    taken = pa.array(idx)
+    taken = None if n == len(lines) else pa.array(idx)
     arrays = []
     for fld in out_schema:
         if fld.name == "source_id":
@@ -963,31 +1018,34 @@ def _table(out_schema: pa.Schema, f: dict[str, pa.Array], idx: np.ndarray, ctx: 
         elif fld.name in ("line", "line_last"):
             arrays.append(pa.array(lines[idx]))
         else:
-            arrays.append(pc.cast(f[fld.name].take(taken), fld.type))
+            col = f[fld.name] if taken is None else f[fld.name].take(taken)
+            arrays.append(col if col.type == fld.type else pc.cast(col, fld.type))
     return pa.Table.from_arrays(arrays, schema=out_schema)
 
 
-def _skipped_rows(cells: pa.Table, used: list[int], mmsi_null: np.ndarray, lines: _Lines,
+def _skipped_rows(cells: pa.Table, used: tuple[int, ...], mmsi_null: np.ndarray, lines: _Lines,
                   line_index: np.ndarray) -> np.ndarray:
     """Rows that are comment lines ('#' first) or blank lines (checked on the raw bytes)."""
     first = cells.column(f"c{used[0]}")
-    skipped = _to_numpy(pc.fill_null(pc.starts_with(first, "#"), False))
+    if pa.types.is_string(first.type):
+        skipped = _to_numpy(pc.fill_null(pc.starts_with(first, "#"), False))
+    else:  # parsed as numbers: no cell starts with '#'
+        skipped = np.zeros(cells.num_rows, dtype=bool)
     for i in np.flatnonzero(mmsi_null & ~skipped):
         raw = lines.raw(int(line_index[i])).strip()
         skipped[i] = not raw or raw.startswith(b"#")
     return skipped
 
 
-def _decode_chunk(ctx: _Context, chunk: bytes, first_line: int) -> Batch:
-    """Decode one chunk of whole lines starting at 1-based line ``first_line`` of the file."""
+def _decode_chunk(ctx: _Context, chunk: bytes, n_lines: int, first_line: int) -> Batch:
+    """Decode one chunk of ``n_lines`` whole lines starting at 1-based line ``first_line`` of the file."""
     plan = ctx.plan
-    n_lines = _count_lines(chunk)
-    parsed = _parse_chunk(chunk, len(plan.header), ctx.used, plan.null_values)
+    parsed = _parse_chunk(chunk, n_lines, ctx.layout)
     cells, raw_lines = parsed.table, _Lines(chunk)
     file_line = parsed.line_index + first_line
     rejects = _Rejects(cells.num_rows)
     f = _fields(plan, cells, rejects)
-    skipped = _skipped_rows(cells, ctx.used, _to_numpy(pc.is_null(f["mmsi"])), raw_lines, parsed.line_index)
+    skipped = _skipped_rows(cells, ctx.layout.used, _to_numpy(pc.is_null(f["mmsi"])), raw_lines, parsed.line_index)
     rejects.code[skipped] = 0
     to_pos, to_stat = _route(ctx, f, (rejects.code == 0) & ~skipped, rejects)
     quarantine = QuarantineBuilder(ctx.source_id)
@@ -1079,6 +1137,21 @@ def read_csv(path: str, source_id: int, *, fmt: str, mapping: dict[str, str] | N
                              fix="re-download or re-compress the file") from None
 
 
+_NUMERIC_FIELDS = frozenset({"mmsi", "lat", "lon", "sog_kn", "cog_deg", "heading_deg", "nav_status", "rot",
+                            "msg_type", "ship_type", "to_bow_m", "to_stern_m", "to_port_m", "to_starboard_m",
+                            "length_m", "beam_m", "draught_m"})
+
+
+def _layout(plan: _Plan) -> _Layout:
+    """Columns to read for ``plan``; those bound only to numeric fields are parsed as numbers."""
+    numeric_fields = _NUMERIC_FIELDS - ({"nav_status", "ship_type"} if plan.fmt == "csv-dma" else set())
+    kinds: dict[int, set[bool]] = {}
+    for name, col in plan.columns.items():
+        kinds.setdefault(col, set()).add(name in numeric_fields)
+    numeric = frozenset(c for c, k in kinds.items() if k == {True})
+    return _Layout(len(plan.header), tuple(sorted({0, *plan.columns.values()})), numeric, plan.null_values)
+
+
 def _read_open(f: BinaryIO, path: str, source_id: int, fmt: str, mapping: dict[str, str] | None,
                ts_format: str | None, chunk_rows: int) -> Iterator[Batch]:
     header_line = f.readline()
@@ -1086,12 +1159,11 @@ def _read_open(f: BinaryIO, path: str, source_id: int, fmt: str, mapping: dict[s
         raise InputError("empty file: no header line", where=path, fix="check that the export completed")
     header = _header_names(header_line.rstrip(b"\r\n"))
     plan = _plan(path, header, fmt, mapping, ts_format)
-    used = sorted({0, *plan.columns.values()})
-    ctx = _Context(path, source_id, plan, used)
+    ctx = _Context(path, source_id, plan, _layout(plan))
     first_line = 2
     pending_header = True
-    for chunk in _line_chunks(f, chunk_rows):
-        batch = _decode_chunk(ctx, chunk, first_line)
+    for chunk, n_lines in _line_chunks(f, chunk_rows):
+        batch = _decode_chunk(ctx, chunk, n_lines, first_line)
         first_line += batch.counts["lines_in"]
         if pending_header:
             batch.counts.update(lines_in=1, skipped=1)
