@@ -154,7 +154,7 @@ def worker_check(path: str) -> dict:
 
     import numpy as np
     import pyarrow as pa
-    from pyais.messages import NMEASentenceFactory
+    from pyais.messages import AISSentence, NMEASentenceFactory
 
     from watchkeeper.ingest.nmea import read_nmea
 
@@ -239,16 +239,13 @@ def worker_check(path: str) -> dict:
         if ll == ln:
             sents = [py_sentence(raw_lines[ln - 1])]
         else:
+            # the parts may be out of order, and another message may sit between them
+            first = py_sentence(raw_lines[ln - 1])
             frag = [py_sentence(raw_lines[i - 1]) for i in range(ln, ll + 1)]
-            frag = [f for f in frag if f is not None and not f.is_single and f.mmsi if False] or \
-                [f for f in frag if f is not None and getattr(f, "frag_cnt", 1) > 1]
-            frag.sort(key=lambda f: f.frag_num)
-            # an interleaved message sits between the parts: keep the fragments of one sequence id
-            seq = frag[0].seq_id if frag else None
-            sents = [f for f in frag if f.seq_id == seq]
+            sents = sorted((f for f in frag if f is not None and getattr(f, "frag_cnt", 1) > 1
+                            and f.seq_id == getattr(first, "seq_id", None)), key=lambda f: f.frag_num)
         try:
-            from pyais.messages import NMEAMessage
-            m = NMEAMessage.assemble_from_iterable(sents).decode() if len(sents) > 1 else sents[0].decode()
+            m = (AISSentence.assemble_from_iterable(sents).decode() if len(sents) > 1 else sents[0].decode())
         except Exception as exc:  # noqa: BLE001
             bad("pyais_cannot_decode_static", ln, "row", type(exc).__name__)
             continue

@@ -353,33 +353,42 @@ def _open(path: str) -> BinaryIO:
     return raw
 
 
-def _line_chunks(f: BinaryIO, chunk_rows: int) -> Iterator[tuple[bytes, int]]:
-    """Yield the rest of ``f`` as ``(bytes, n_lines)`` pieces of ``chunk_rows`` whole lines (the last fewer)."""
-    parts: list[bytes] = []
-    have = 0  # complete lines held in parts
-    while block := f.read(_READ_BLOCK_BYTES):
-        count = block.count(b"\n")
-        if have + count < chunk_rows:
-            parts.append(block)
-            have += count
-            continue
-        newlines = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
-        start, k = 0, chunk_rows - have - 1
+def _line_chunks(f: BinaryIO, chunk_rows: int) -> Iterator[tuple[memoryview, int]]:
+    """Yield the rest of ``f`` as ``(view, n_lines)`` pieces of ``chunk_rows`` whole lines (the last fewer).
+
+    The bytes are read straight into one buffer that is reused (no joins, no fresh pages per chunk), so a
+    view is only valid until the next one is requested.
+    """
+    buf = bytearray(_READ_BLOCK_BYTES)
+    filled = lines = 0  # bytes in buf, and line breaks among them
+    while True:
+        if filled == len(buf):  # a chunk longer than the buffer: a bigger one (never resize an exported one)
+            bigger = bytearray(2 * len(buf))
+            bigger[:filled] = buf
+            buf = bigger
+        n = f.readinto(memoryview(buf)[filled:])
+        if not n:
+            break
+        newlines = np.flatnonzero(np.frombuffer(buf, np.uint8, count=n, offset=filled) == 10) + filled
+        start, k = 0, chunk_rows - lines - 1  # k: index in newlines of the break that ends the next chunk
         while k < len(newlines):
             end = int(newlines[k]) + 1
-            parts.append(block[start:end])
-            yield b"".join(parts), chunk_rows
-            parts, start, k = [], end, k + chunk_rows
-        parts, have = [block[start:]], len(newlines) - (k - chunk_rows + 1)
-    tail = b"".join(parts)
-    if tail:
-        yield tail, have + (0 if tail.endswith(b"\n") else 1)
+            yield memoryview(buf)[start:end], chunk_rows
+            start, k = end, k + chunk_rows
+        lines = len(newlines) - (k - chunk_rows + 1) if start else lines + len(newlines)
+        filled += n
+        if start:
+            buf[:filled - start] = buf[start:filled]
+            filled -= start
+    if filled:
+        tail = memoryview(buf)[:filled]
+        yield tail, lines + (0 if buf[filled - 1] == 10 else 1)
 
 
 class _Lines:
     """Lazy line index of one chunk: the raw bytes of line ``i`` (0-based), without its line break."""
 
-    def __init__(self, chunk: bytes):
+    def __init__(self, chunk: memoryview | bytes):
         self.chunk = chunk
         self._starts: np.ndarray | None = None
 
@@ -388,7 +397,7 @@ class _Lines:
             nl = np.flatnonzero(np.frombuffer(self.chunk, np.uint8) == 10)
             self._starts = np.concatenate(([0], nl + 1))
             self._ends = np.concatenate((nl, [len(self.chunk)]))
-        line = self.chunk[self._starts[i]:self._ends[i]]
+        line = bytes(self.chunk[self._starts[i]:self._ends[i]])
         return line[:-1] if line.endswith(b"\r") else line
 
 
@@ -424,7 +433,7 @@ def _arrow_parse(chunk: bytes, layout: _Layout, typed: bool, threads: bool) -> t
 
     types = {f"c{i}": pa.float64() if typed and i in layout.numeric else pa.string() for i in layout.used}
     table = pacsv.read_csv(
-        pa.BufferReader(chunk),
+        pa.BufferReader(pa.py_buffer(chunk)),
         read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(layout.n_cols)],
                                        use_threads=threads, block_size=_PARSE_BLOCK_BYTES),
         parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=False),
@@ -435,8 +444,9 @@ def _arrow_parse(chunk: bytes, layout: _Layout, typed: bool, threads: bool) -> t
     return table, bad
 
 
-def _stdlib_parse(text_chunk: bytes, layout: _Layout) -> _Parsed:
+def _stdlib_parse(text_chunk: memoryview | bytes, layout: _Layout) -> _Parsed:
     """Slow exact path: one physical line = one row, parsed with the standard library (broken quoting)."""
+    text_chunk = bytes(text_chunk)
     lines = text_chunk.split(b"\n")
     if text_chunk.endswith(b"\n"):
         lines.pop()
@@ -462,13 +472,13 @@ def _stdlib_parse(text_chunk: bytes, layout: _Layout) -> _Parsed:
     return _Parsed(table, np.asarray(kept, dtype=np.int64), invalid)
 
 
-def _arrow_rows(text: bytes, layout: _Layout, n_lines: int) -> _Parsed | None:
+def _arrow_rows(text: memoryview | bytes, layout: _Layout, n_lines: int) -> _Parsed | None:
     """Arrow parse that provably kept one row per physical line, or None (then use the exact slow path).
 
     A quoted field spanning lines, or a bare CR, breaks the one-row-per-line rule; Arrow's threaded parse
     does not number malformed rows, so a chunk with any is parsed again serially.
     """
-    if b"\r" in text and text.count(b"\r") != text.count(b"\r\n"):
+    if _has_bare_cr(text):
         return None
     try:
         table, bad = _arrow_parse(text, layout, typed=True, threads=True)
@@ -487,21 +497,31 @@ def _arrow_rows(text: bytes, layout: _Layout, n_lines: int) -> _Parsed | None:
                    [(r.number - 1, r.text, r.actual_columns) for r in bad])
 
 
-def _parse_chunk(chunk: bytes, n_lines: int, layout: _Layout) -> _Parsed:
+def _has_bare_cr(text: memoryview | bytes) -> bool:
+    """Whether a CR appears other than before a LF (Arrow would end a row there)."""
+    data = np.frombuffer(text, np.uint8)
+    cr = np.flatnonzero(data == 13)
+    if not len(cr):
+        return False
+    after = cr + 1
+    return bool(after[-1] >= len(data) or (data[after[after < len(data)]] != 10).any())
+
+
+def _parse_chunk(chunk: memoryview | bytes, n_lines: int, layout: _Layout) -> _Parsed:
     """Split a chunk into cells, one row per physical line, and its malformed lines.
 
     Bytes that are not UTF-8 are read as ``\\xNN`` escapes (the quarantine keeps the original bytes).
     """
-    text = chunk if _is_utf8(chunk) else chunk.decode("utf-8", errors="backslashreplace").encode("utf-8")
+    text = chunk if _is_utf8(chunk) else bytes(chunk).decode("utf-8", errors="backslashreplace").encode("utf-8")
     parsed = _arrow_rows(text, layout, n_lines)
     return parsed if parsed is not None else _stdlib_parse(text, layout)
 
 
-def _is_utf8(data: bytes) -> bool:
-    if data.isascii():
+def _is_utf8(data: memoryview | bytes) -> bool:
+    if len(data) == 0 or np.frombuffer(data, np.uint8).max() < 0x80:  # ASCII
         return True
     try:
-        data.decode("utf-8")
+        bytes(data).decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True
@@ -1037,7 +1057,7 @@ def _skipped_rows(cells: pa.Table, used: tuple[int, ...], mmsi_null: np.ndarray,
     return skipped
 
 
-def _decode_chunk(ctx: _Context, chunk: bytes, n_lines: int, first_line: int) -> Batch:
+def _decode_chunk(ctx: _Context, chunk: memoryview, n_lines: int, first_line: int) -> Batch:
     """Decode one chunk of ``n_lines`` whole lines starting at 1-based line ``first_line`` of the file."""
     plan = ctx.plan
     parsed = _parse_chunk(chunk, n_lines, ctx.layout)

@@ -62,7 +62,8 @@ def decode_to(path: str, fmt: str, output: str, rejects: str | None) -> Counter:
             t = _iso(messages_table(batch))
             if fmt == "csv":
                 if t.num_rows or header:
-                    pacsv.write_csv(t, dst, write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed"))
+                    opts = pacsv.WriteOptions(include_header=header, quoting_style="needed", quoting_header="none")
+                    pacsv.write_csv(t, dst, write_options=opts)
                     header = False
             else:
                 for row in t.to_pylist():
