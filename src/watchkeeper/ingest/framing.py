@@ -20,10 +20,16 @@ Time sources, in order of precedence (the first one present wins):
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 NO_TS = np.iinfo(np.int64).min  # "no timestamp" in int64 microsecond columns
 MAX_LINE_BYTES = 1024  # no AIS sentence line (with tag block, prefix and receiver fields) comes near this
+
+# how a line relates to a pending $PGHP time
+PG_NONE = 0
+PG_TIME = 1  # a $PGHP line: its time waits for the next sentence
+PG_APPLY = 2  # a sentence without a tag-block time: takes the pending time
+PG_RESET = 3  # a sentence line that uses up (or voids) the pending time without taking it
 
 ST_SENTENCE = 0
 ST_META = 1
@@ -226,9 +232,9 @@ def _fnv(buf, s, e, h):
 
 
 @njit(cache=True)
-def _parse_pghp(buf, p, q):
+def _parse_pghp(buf, p, q, vals):
     """Time (us) of a ``$PGHP,1,YYYY,M,D,h,m,s,ms,country,region,pss,...`` sentence between p ('$') and q ('*')."""
-    vals = np.full(12, -1, np.int64)
+    vals[:] = -1
     k = 0
     i = p + 6  # after "$PGHP,"
     start = i
@@ -247,18 +253,52 @@ def _parse_pghp(buf, p, q):
     return t + vals[7] * 1000, station
 
 
-@njit(cache=True)
-def frame_lines(buf, starts, ends, line_base, state,
+@njit(cache=True, parallel=True)
+def frame_lines(buf, starts, ends, has_bad, state,
                 status, pstart, pend, fill, fcount, fnum, seq, chan, ts, station, phash, detail):
     """Classify every line ``buf[starts[i]:ends[i]]`` of a chunk; see the module docstring.
 
-    ``state`` is an int64 array carried from chunk to chunk: ``[pending PGHP time, pending PGHP station]``.
-    ``station`` receives the talker (two letters) that keys multi-sentence reassembly.
-    ``detail`` receives, for bad checksums, ``found * 256 + computed``; for malformed sentences a code of
-    ``MALFORMED_DETAIL``.
+    Lines are independent, so blocks of lines run in parallel; the one dependency between lines, a ``$PGHP``
+    time that belongs to the next sentence, is resolved afterwards by :func:`apply_pghp` (``state`` carries a
+    pending ``$PGHP`` time from chunk to chunk). ``has_bad[i]`` says whether line i holds a byte that is not
+    printable ASCII (checked in bulk beforehand). ``station`` receives the talker (two letters) that keys
+    multi-sentence reassembly. ``detail`` receives, for bad checksums, ``found * 256 + computed``; for
+    malformed sentences a code of ``MALFORMED_DETAIL``.
     """
     n = starts.shape[0]
-    for li in range(n):
+    pg = np.zeros(n, np.int8)
+    nblocks = min(64, max(1, n // 4096))
+    for b in prange(nblocks):
+        _frame_range(buf, starts, ends, has_bad, n * b // nblocks, n * (b + 1) // nblocks, pg,
+                     status, pstart, pend, fill, fcount, fnum, seq, chan, ts, station, phash, detail)
+    apply_pghp(pg, ts, state)
+    return n
+
+
+@njit(cache=True)
+def apply_pghp(pg, ts, state):
+    """Give each sentence the time of a ``$PGHP`` line just before it (sequential, cheap)."""
+    pending = state[0]
+    for li in range(pg.shape[0]):
+        k = pg[li]
+        if k == PG_TIME:
+            pending = ts[li]
+        elif k == PG_APPLY:
+            if pending != NO_TS:
+                ts[li] = pending
+            pending = NO_TS
+        elif k == PG_RESET:
+            pending = NO_TS
+    state[0] = pending
+
+
+@njit(cache=True)
+def _frame_range(buf, starts, ends, has_bad, lo, hi, pg,
+                 status, pstart, pend, fill, fcount, fnum, seq, chan, ts, station, phash, detail):
+    fstart = np.empty(6, np.int64)
+    fend = np.empty(6, np.int64)
+    scratch = np.empty(12, np.int64)
+    for li in range(lo, hi):
         s = starts[li]
         e = ends[li]
         status[li] = ST_SKIP
@@ -275,53 +315,52 @@ def frame_lines(buf, starts, ends, line_base, state,
         if e - s > MAX_LINE_BYTES:
             status[li] = R_TOO_LONG
             continue
-        bad = False
-        for i in range(s, e):
-            c = buf[i]
-            if (c < 32 and c != 9) or c > 126:
-                bad = True
-                break
-        if bad:
-            status[li] = R_NOT_TEXT
-            continue
+        if has_bad[li]:
+            for i in range(s, e):
+                c = buf[i]
+                if (c < 32 and c != 9) or c > 126:
+                    status[li] = R_NOT_TEXT
+                    break
+            if status[li] == R_NOT_TEXT:
+                continue
         r = s
         tag_ts = NO_TS
         if buf[s] == 92:  # '\' tag block
-            k = s + 1
-            while k < e and buf[k] != 92:
-                k += 1
-            if k >= e:
-                status[li] = R_BAD_TAG_BLOCK
-                continue
-            star = k - 1
-            while star > s and buf[star] != 42:
-                star -= 1
-            if star <= s or star + 3 != k:
-                status[li] = R_BAD_TAG_BLOCK
-                continue
+            # one pass to the '*': checksum, and the c: (time) field
             cs = 0
-            for i in range(s + 1, star):
-                cs ^= buf[i]
+            star = -1
+            fs = s + 1
+            tfs = -1
+            tfe = -1
+            for i in range(s + 1, e):
+                c = buf[i]
+                if c == 42 or c == 92:
+                    if c == 42:
+                        star = i
+                    break
+                cs ^= c
+                if c == 44:
+                    if buf[fs] == 99 and i - fs >= 2 and buf[fs + 1] == 58:
+                        tfs = fs + 2
+                        tfe = i
+                    fs = i + 1
+            k = star + 3
+            if star < 0 or k >= e or buf[k] != 92:
+                status[li] = R_BAD_TAG_BLOCK
+                continue
+            if star - fs >= 2 and buf[fs] == 99 and buf[fs + 1] == 58:
+                tfs = fs + 2
+                tfe = star
             h1 = _hexval(buf[star + 1])
             h2 = _hexval(buf[star + 2])
             if h1 < 0 or h2 < 0 or (h1 * 16 + h2) != cs:
                 status[li] = R_BAD_TAG_BLOCK
                 detail[li] = (max(h1, 0) * 16 + max(h2, 0)) * 256 + cs
                 continue
-            # fields key:value separated by ','
-            fs = s + 1
             bad_time = False
-            i = s + 1
-            while i <= star:
-                if i == star or buf[i] == 44:
-                    if i - fs >= 2 and buf[fs + 1] == 58:
-                        key = buf[fs]
-                        if key == 99:  # c: time
-                            tag_ts = parse_epoch(buf, fs + 2, i, 12)
-                            if tag_ts == NO_TS:
-                                bad_time = True
-                    fs = i + 1
-                i += 1
+            if tfs >= 0:
+                tag_ts = parse_epoch(buf, tfs, tfe, 12)
+                bad_time = tag_ts == NO_TS
             if bad_time:
                 status[li] = R_BAD_TIMESTAMP
                 continue
@@ -350,12 +389,8 @@ def frame_lines(buf, starts, ends, line_base, state,
                     prefix_ts = parse_iso(buf, ps, pe)
                 if prefix_ts == NO_TS:
                     status[li] = R_BAD_TIMESTAMP
-                    state[0] = NO_TS
+                    pg[li] = PG_RESET
                     continue
-        # checksum
-        q = p + 1
-        while q < e and buf[q] != 42:
-            q += 1
         is_pghp = (e - p >= 6 and buf[p] == 36 and buf[p + 1] == 80 and buf[p + 2] == 71
                    and buf[p + 3] == 72 and buf[p + 4] == 80 and buf[p + 5] == 44)
         is_vdm = (e - p >= 7 and buf[p + 3] == 86 and buf[p + 4] == 68 and (buf[p + 5] == 77 or buf[p + 5] == 79)
@@ -363,13 +398,27 @@ def frame_lines(buf, starts, ends, line_base, state,
         if not is_pghp and not is_vdm:
             status[li] = R_NOT_AIS
             continue
+        # one pass: checksum, field boundaries (after "!xxVDM,") and the '*'
+        cs = 0
+        k = 0
+        fs = p + 7
+        q = e
+        for i in range(p + 1, e):
+            c = buf[i]
+            if c == 42:
+                q = i
+                break
+            cs ^= c
+            if c == 44 and i > p + 6:
+                if k < 6:
+                    fstart[k] = fs
+                    fend[k] = i
+                k += 1
+                fs = i + 1
         if q + 3 > e:
             status[li] = R_MALFORMED
             detail[li] = 1
             continue
-        cs = 0
-        for i in range(p + 1, q):
-            cs ^= buf[i]
         h1 = _hexval(buf[q + 1])
         h2 = _hexval(buf[q + 2])
         if h1 < 0 or h2 < 0:
@@ -380,37 +429,30 @@ def frame_lines(buf, starts, ends, line_base, state,
             status[li] = R_BAD_CHECKSUM
             detail[li] = (h1 * 16 + h2) * 256 + cs
             if is_vdm:
-                state[0] = NO_TS
+                pg[li] = PG_RESET
             continue
         if is_pghp:
-            t, stn = _parse_pghp(buf, p, q)
+            t, stn = _parse_pghp(buf, p, q, scratch)
             if t == NO_TS:
                 status[li] = R_BAD_TIMESTAMP
-                state[0] = NO_TS
+                pg[li] = PG_RESET
                 continue
-            state[0] = t
-            state[1] = stn
+            ts[li] = t
+            pg[li] = PG_TIME
             status[li] = ST_META
             continue
         # the six fields after "!xxVDM,": count, number, sequence id, channel, payload, fill bits
-        fstart = np.empty(6, np.int64)
-        fend = np.empty(6, np.int64)
-        k = 0
-        fs = p + 7
         ok = True
-        for i in range(p + 7, q + 1):
-            if i == q or buf[i] == 44:
-                if k >= 6:
-                    ok = False
-                    break
-                fstart[k] = fs
-                fend[k] = i
-                k += 1
-                fs = i + 1
-        if not ok or k != 6:
+        if k == 5:
+            fstart[5] = fs
+            fend[5] = q
+            k = 6
+        else:
+            ok = False
+        if not ok:
             status[li] = R_MALFORMED
             detail[li] = 2
-            state[0] = NO_TS
+            pg[li] = PG_RESET
             continue
         cnt = _parse_int(buf, fstart[0], fend[0])
         num = _parse_int(buf, fstart[1], fend[1])
@@ -438,15 +480,26 @@ def frame_lines(buf, starts, ends, line_base, state,
         elif fend[4] <= fstart[4]:
             ok = False
             detail[li] = 7
+        h = FNV_OFFSET
         if ok:
+            word = np.uint64(0)
+            nb = 0
             for i in range(fstart[4], fend[4]):
-                if not _is_payload_char(buf[i]):
+                c = buf[i]
+                if not _is_payload_char(c):
                     ok = False
                     detail[li] = 8
                     break
+                word = (word << np.uint64(8)) | np.uint64(c)
+                nb += 1
+                if nb == 8:
+                    h = (h ^ word) * FNV_PRIME
+                    word = np.uint64(0)
+                    nb = 0
+            h = (h ^ word ^ np.uint64(nb)) * FNV_PRIME
         if not ok:
             status[li] = R_MALFORMED
-            state[0] = NO_TS
+            pg[li] = PG_RESET
             continue
         # trailing receiver fields: the first 10-digit epoch number
         trail_ts = NO_TS
@@ -462,14 +515,13 @@ def frame_lines(buf, starts, ends, line_base, state,
                         if trail_ts != NO_TS:
                             break
                     fs = i + 1
+        # a pending $PGHP time (applied by apply_pghp) ranks below a tag block and above the rest
+        pg[li] = PG_RESET if tag_ts != NO_TS else PG_APPLY
         t = tag_ts
-        if t == NO_TS:
-            t = state[0]
         if t == NO_TS:
             t = prefix_ts
         if t == NO_TS:
             t = trail_ts
-        state[0] = NO_TS  # a $PGHP time belongs to the one sentence that follows it
         status[li] = ST_SENTENCE
         ts[li] = t
         # fragments of one message share talker, channel and sequence id; station ids (tag block s:, $PGHP)
@@ -482,5 +534,4 @@ def frame_lines(buf, starts, ends, line_base, state,
         fnum[li] = num
         seq[li] = sq
         chan[li] = ch
-        phash[li] = _fnv(buf, fstart[4], fend[4], FNV_OFFSET) ^ np.uint64(fb)
-    return n
+        phash[li] = h ^ np.uint64(fb)

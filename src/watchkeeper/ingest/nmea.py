@@ -65,8 +65,13 @@ class Decoder:
         station = np.zeros(n, np.int64)
         phash = np.zeros(n, np.uint64)
         detail = np.empty(n, np.int64)
+        # lines holding a byte that is not printable ASCII (tab, CR, LF allowed), found in bulk
+        bad = np.flatnonzero(((buf < 32) & (buf != 9) & (buf != 10) & (buf != 13)) | (buf > 126))
+        has_bad = np.zeros(n, np.bool_)
+        if bad.size:
+            has_bad[np.searchsorted(starts, bad, side="right") - 1] = True
         if n:
-            framing.frame_lines(buf, starts, ends, self.lines_done, self.pghp, status, pstart, pend, fill, fcount,
+            framing.frame_lines(buf, starts, ends, has_bad, self.pghp, status, pstart, pend, fill, fcount,
                                 fnum, seq, chan, ts, station, phash, detail)
         asm = self.asm
         open_pay = int(asm.f_plen[asm.f_used].sum())
