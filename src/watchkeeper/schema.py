@@ -115,7 +115,7 @@ LEDGER = pa.schema(
         _f("ingested_at", TS_TYPE, "UTC", "Wall-clock time the ingest of this file finished.", False),
         _f("software_version", pa.string(), "", "Watchkeeper version that ingested it.", False),
         _f("status", pa.string(), "code", "'complete', or 'in_progress' while (or if killed while) ingesting.", False),
-        _f("lines_in", pa.int64(), "", "Lines read (CSV: data rows, excluding the header).", False),
+        _f("lines_in", pa.int64(), "", "Lines read, every physical line included (a CSV header counts as skipped).", False),
         _f("decoded", pa.int64(), "", "Lines that became decoded messages.", False),
         _f("rejected", pa.int64(), "", "Lines kept in quarantine with a reason (including unsupported types).", False),
         _f("duplicates", pa.int64(), "", "Lines whose message was already received (e.g. by another station).", False),

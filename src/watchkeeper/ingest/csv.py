@@ -24,6 +24,7 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -98,6 +99,7 @@ _REQUIRED = {
 
 _NULL_VALUES = {"csv-dma": ("", "Unknown", "Undefined")}
 _READ_BLOCK_BYTES = 8 << 20
+_MAX_BUFFER_BYTES = 1 << 30
 _PARSE_BLOCK_BYTES = 4 << 20
 _INT_TYPES = {"mmsi": pa.int32(), "heading_deg": pa.int16(), "nav_status": pa.int8(), "msg_type": pa.int8(),
               "imo": pa.int32(), "ship_type": pa.int16(), "to_bow_m": pa.int16(), "to_stern_m": pa.int16(),
@@ -105,16 +107,15 @@ _INT_TYPES = {"mmsi": pa.int32(), "heading_deg": pa.int16(), "nav_status": pa.in
               "beam_m": pa.int16()}
 _FLOAT_TYPES = {"lat": pa.float64(), "lon": pa.float64(), "sog_kn": pa.float32(), "cog_deg": pa.float32(),
                 "rot": pa.float32(), "draught_m": pa.float32()}
-_STRING_FIELDS = ("callsign", "shipname", "destination", "eta")
 
 # A number as Arrow's string -> double cast accepts it (used to find the offending cells of a failed cast).
 _NUMBER_RE = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^(?i:[+-]?(?:nan|inf|infinity))$"
-# ISO 8601 date-time as accepted here: date, optional [T ]hh[:mm[:ss[.f]]], optional Z / +hh[[:]mm].
-_ISO_RE = (r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
-           r"(?:[T ](?P<h>\d{2})(?::(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?)?"
-           r"(?P<z>Z|[+-]\d{2}(?::?\d{2})?)?$")
+# The shape of an ISO 8601 time as Arrow's cast reads it: date, optional [T ]hh[:mm[:ss[.f]]], optional zone.
+_ISO_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}(?::\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$"
+_ZONE_RE = r"[T ]\d{2}(?::\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 _DMA_TIME_RE = r"^(\d{2})/(\d{2})/(\d{4}) (\d{2}:\d{2}:\d{2})$"
-_DMA_ETA_RE = r"^(?P<d>\d{2})/(?P<mo>\d{2})/\d{4} (?P<h>\d{2}):(?P<mi>\d{2})(?::\d{2})?$"
+# DMA ETA: day 00-31, month 00-12 (00 = not available), hour 00-24, minute 00-60 (24 / 60 = no time).
+_DMA_ETA_RE = r"^(?:[0-2]\d|3[01])/(?:0\d|1[0-2])/\d{4} (?:[01]\d|2[0-4]):(?:[0-5]\d|60)(?::\d{2})?$"
 _SIMPLE_STRPTIME = re.compile(r"^(?:[^%]|%[YmdHMSyj%])*$")
 
 
@@ -245,6 +246,7 @@ class _Plan:
 
 
 def _first_match(index: dict[str, int], wanted: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """Column index of each canonical field found under the first of its header keys that the file has."""
     out: dict[str, int] = {}
     for fld, keys in wanted.items():
         for k in keys:
@@ -255,20 +257,23 @@ def _first_match(index: dict[str, int], wanted: dict[str, tuple[str, ...]]) -> d
 
 
 def _missing_error(path: str, fmt: str, header: list[str], missing: list[str], what: str) -> InputError:
+    """The error for required or mapped columns absent from the header: what, where, and a mapping to try."""
     found = ", ".join(repr(h) for h in header) or "(none)"
     example = _example_mapping(header)
-    return InputError(f"{what}: {', '.join(missing)} (columns found: {found})", where=path,
-                      fix=f"check that this is a {fmt} file, or map its columns with --format csv-mapped "
-                          f"{example}")
+    if fmt == "csv-mapped":
+        fix = f"map columns that exist, e.g. {example}"
+    else:
+        fix = f"check that this is a complete {fmt} export, or map its columns, e.g. {example}"
+    return InputError(f"{what}: {', '.join(missing)} (columns found: {found})", where=path, fix=fix)
 
 
 def _example_mapping(header: list[str]) -> str:
     """An example ``--columns`` option built from guesses at the header (placeholders where none fits)."""
-    hints = {"mmsi": ("mmsi", "shipid", "userid"), "ts": ("time", "date", "ts"), "lat": ("lat",),
-             "lon": ("lon", "lng")}
+    hints = {"mmsi": (("mmsi", "shipid", "userid"), ()), "ts": (("time", "date"), ("ts", "t")),
+             "lat": (("lat",), ()), "lon": (("lon", "lng"), ())}
     parts = []
-    for fld, subs in hints.items():
-        guess = next((h for h in header if any(s in _key(h) for s in subs)), None)
+    for fld, (parts_of, whole) in hints.items():
+        guess = next((h for h in header if any(p in _key(h) for p in parts_of) or _key(h) in whole), None)
         parts.append(f"{fld}={guess if guess and ',' not in guess else '<column>'}")
     return "--columns " + ",".join(parts)
 
@@ -279,8 +284,8 @@ def _plan(path: str, header: list[str], fmt: str, mapping: dict[str, str] | None
     if fmt not in FORMATS:
         raise ConfigError(f"unknown CSV format {fmt!r}", fix=f"use one of: {', '.join(FORMATS)}")
     if fmt != "csv-mapped" and (mapping or ts_format):
-        raise ConfigError("--columns and --time-format apply only to --format csv-mapped",
-                          fix="drop them, or use --format csv-mapped")
+        raise ConfigError(f"a column mapping and a time format apply only to mapped CSV files, not {fmt}",
+                          fix="drop --columns and --time-format for this file")
     if fmt == "csv-mapped":
         return _mapped_plan(path, header, mapping, ts_format)
     if fmt == "csv-canonical":
@@ -307,7 +312,7 @@ def _mapped_plan(path: str, header: list[str], mapping: dict[str, str] | None,
                  ts_format: str | None) -> _Plan:
     """Plan for a user mapping: validate it, then find each mapped column (exact name, else any case)."""
     if not mapping:
-        raise ConfigError("--format csv-mapped needs a column mapping", where="--columns",
+        raise ConfigError("a mapped CSV file needs a column mapping", where="--columns",
                           fix=f"give one, e.g. {_example_mapping(header)}")
     unknown = [k for k in mapping if k not in MAPPABLE_FIELDS]
     if unknown:
@@ -338,8 +343,8 @@ def _mapped_plan(path: str, header: list[str], mapping: dict[str, str] | None,
 # --------------------------------------------------------------------------------------------- reading bytes
 
 
-def _open(path: str) -> BinaryIO:
-    """Open ``path`` for binary reading, through gzip when it starts with the gzip magic."""
+def _open(path: str) -> tuple[BinaryIO, BinaryIO]:
+    """Open ``path``: the file and the stream to read, through gzip when it starts with the gzip magic."""
     try:
         raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
     except FileNotFoundError:
@@ -349,40 +354,85 @@ def _open(path: str) -> BinaryIO:
     except PermissionError:
         raise InputError("permission denied", where=path, fix="check the file's permissions") from None
     if raw.peek(2)[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    return raw
+        return raw, gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    return raw, raw
 
 
-def _line_chunks(f: BinaryIO, chunk_rows: int) -> Iterator[tuple[memoryview, int]]:
-    """Yield the rest of ``f`` as ``(view, n_lines)`` pieces of ``chunk_rows`` whole lines (the last fewer).
+@dataclass
+class _Chunk:
+    """Whole lines of a file, as a view into one of the reader's two buffers.
 
-    The bytes are read straight into one buffer that is reused (no joins, no fresh pages per chunk), so a
-    view is only valid until the next one is requested.
+    A view stays valid while the next chunk is produced, and is overwritten by the one after.
     """
-    buf = bytearray(_READ_BLOCK_BYTES)
+
+    view: memoryview
+    n_lines: int
+    bare_cr: bool  # a CR not followed by LF: Arrow would end a row there, so lines must be split exactly
+
+
+def _line_chunks(f: BinaryIO, chunk_rows: int) -> Iterator[_Chunk]:
+    """Yield the rest of ``f`` in chunks of ``chunk_rows`` whole lines (the last one fewer).
+
+    Bytes are read straight into a buffer (no joins); the partial line after a chunk moves to the other of two
+    buffers, which are reused, so the chunk just yielded stays intact while the next is read. The first growth
+    sizes the buffer from the line length seen so that a chunk fits.
+    """
+    buf, spare = bytearray(_READ_BLOCK_BYTES), bytearray(0)
     filled = lines = 0  # bytes in buf, and line breaks among them
     while True:
-        if filled == len(buf):  # a chunk longer than the buffer: a bigger one (never resize an exported one)
-            bigger = bytearray(2 * len(buf))
+        if filled == len(buf):  # grow into new memory (a view of the old buffer may still be in use)
+            estimate = filled // lines * chunk_rows * 9 // 8 + _READ_BLOCK_BYTES if lines else 0
+            bigger = bytearray(max(2 * len(buf), min(estimate, _MAX_BUFFER_BYTES)))
             bigger[:filled] = buf
             buf = bigger
-        n = f.readinto(memoryview(buf)[filled:])
+        n = f.readinto(memoryview(buf)[filled:filled + _READ_BLOCK_BYTES])  # small blocks: temporaries reuse memory
         if not n:
             break
-        newlines = np.flatnonzero(np.frombuffer(buf, np.uint8, count=n, offset=filled) == 10) + filled
+        block = np.frombuffer(buf, np.uint8, count=n, offset=filled)
+        count = int(np.count_nonzero(block == 10))
+        if lines + count < chunk_rows:
+            filled, lines = filled + n, lines + count
+            continue
+        newlines = np.flatnonzero(block == 10) + filled
+        del block
         start, k = 0, chunk_rows - lines - 1  # k: index in newlines of the break that ends the next chunk
         while k < len(newlines):
             end = int(newlines[k]) + 1
-            yield memoryview(buf)[start:end], chunk_rows
+            yield _Chunk(memoryview(buf)[start:end], chunk_rows, _bare_cr(buf, start, end))
             start, k = end, k + chunk_rows
-        lines = len(newlines) - (k - chunk_rows + 1) if start else lines + len(newlines)
-        filled += n
-        if start:
-            buf[:filled - start] = buf[start:filled]
-            filled -= start
+        filled, lines = filled + n - start, len(newlines) - (k - chunk_rows + 1)
+        if len(spare) < len(buf):
+            spare = bytearray(len(buf))
+        spare[:filled] = memoryview(buf)[start:start + filled]
+        buf, spare = spare, buf
     if filled:
-        tail = memoryview(buf)[:filled]
-        yield tail, lines + (0 if buf[filled - 1] == 10 else 1)
+        n_lines = lines + (0 if buf[filled - 1] == 10 else 1)
+        yield _Chunk(memoryview(buf)[:filled], n_lines, _bare_cr(buf, 0, filled))
+
+
+def _parsed_chunks(f: BinaryIO, chunk_rows: int, layout: _Layout) -> Iterator[tuple[_Chunk, _Parsed]]:
+    """Chunks with their cells; the next chunk is read and parsed in a worker thread while one is decoded.
+
+    Arrow's parser and most of the decoding release the GIL, so on two cores the two overlap.
+    """
+    chunks = _line_chunks(f, chunk_rows)
+
+    def produce() -> tuple[_Chunk, _Parsed] | None:
+        chunk = next(chunks, None)
+        return None if chunk is None else (chunk, _parse_chunk(chunk, layout))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="watchkeeper-csv") as pool:
+        pending = pool.submit(produce)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(produce)  # only after the previous chunk was handed back: see _Chunk
+            yield item
+
+
+def _bare_cr(buf: bytearray, start: int, end: int) -> bool:
+    """Whether ``buf[start:end]`` holds a CR that does not end a CRLF pair."""
+    if buf.find(b"\r", start, end) < 0:
+        return False
+    return buf.count(b"\r", start, end) != buf.count(b"\r\n", start, end)
 
 
 class _Lines:
@@ -472,20 +522,23 @@ def _stdlib_parse(text_chunk: memoryview | bytes, layout: _Layout) -> _Parsed:
     return _Parsed(table, np.asarray(kept, dtype=np.int64), invalid)
 
 
-def _arrow_rows(text: memoryview | bytes, layout: _Layout, n_lines: int) -> _Parsed | None:
+def _arrow_rows(text: memoryview | bytes, layout: _Layout, n_lines: int, bare_cr: bool) -> _Parsed | None:
     """Arrow parse that provably kept one row per physical line, or None (then use the exact slow path).
 
     A quoted field spanning lines, or a bare CR, breaks the one-row-per-line rule; Arrow's threaded parse
     does not number malformed rows, so a chunk with any is parsed again serially.
     """
-    if _has_bare_cr(text):
+    if bare_cr:
         return None
     try:
         table, bad = _arrow_parse(text, layout, typed=True, threads=True)
         typed = True
     except pa.ArrowInvalid:  # a numeric column holds text: read it all as strings, find the cells later
-        table, bad = _arrow_parse(text, layout, typed=False, threads=True)
         typed = False
+        try:
+            table, bad = _arrow_parse(text, layout, typed=False, threads=True)
+        except pa.ArrowInvalid:  # e.g. a line longer than Arrow's block: the exact path handles it
+            return None
     if table.num_rows + len(bad) != n_lines or any("\n" in r.text for r in bad):
         return None
     if not bad:
@@ -497,23 +550,15 @@ def _arrow_rows(text: memoryview | bytes, layout: _Layout, n_lines: int) -> _Par
                    [(r.number - 1, r.text, r.actual_columns) for r in bad])
 
 
-def _has_bare_cr(text: memoryview | bytes) -> bool:
-    """Whether a CR appears other than before a LF (Arrow would end a row there)."""
-    data = np.frombuffer(text, np.uint8)
-    cr = np.flatnonzero(data == 13)
-    if not len(cr):
-        return False
-    after = cr + 1
-    return bool(after[-1] >= len(data) or (data[after[after < len(data)]] != 10).any())
-
-
-def _parse_chunk(chunk: memoryview | bytes, n_lines: int, layout: _Layout) -> _Parsed:
+def _parse_chunk(chunk: _Chunk, layout: _Layout) -> _Parsed:
     """Split a chunk into cells, one row per physical line, and its malformed lines.
 
     Bytes that are not UTF-8 are read as ``\\xNN`` escapes (the quarantine keeps the original bytes).
     """
-    text = chunk if _is_utf8(chunk) else bytes(chunk).decode("utf-8", errors="backslashreplace").encode("utf-8")
-    parsed = _arrow_rows(text, layout, n_lines)
+    text = chunk.view
+    if not _is_utf8(text):
+        text = bytes(text).decode("utf-8", errors="backslashreplace").encode("utf-8")
+    parsed = _arrow_rows(text, layout, chunk.n_lines, chunk.bare_cr)
     return parsed if parsed is not None else _stdlib_parse(text, layout)
 
 
@@ -551,6 +596,8 @@ class _Rejects:
             return reason, why
         col = plan.columns[fld]
         value = cells.column(f"c{col}")[row].as_py()
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         shown = "empty" if value is None else repr(value)
         return reason, f"{why}: column {plan.header[col]!r} is {shown}"
 
@@ -568,8 +615,19 @@ def _numbers(cells: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray | None]:
         pass
     trimmed = pc.utf8_trim_whitespace(cells)
     good = pc.fill_null(pc.match_substring_regex(trimmed, _NUMBER_RE), True)
-    values = pc.cast(pc.if_else(good, trimmed, pa.scalar(None, pa.string())), pa.float64())
-    return _to_numpy(values), ~_to_numpy(good)
+    try:
+        values = _to_numpy(pc.cast(pc.if_else(good, trimmed, pa.scalar(None, pa.string())), pa.float64()))
+    except pa.ArrowInvalid:  # the pattern let through a text Arrow does not read: one by one (never seen)
+        values = np.array([_float_or_nan(v) for v in _single(trimmed).to_pylist()])
+        return values, _to_numpy(pc.is_valid(trimmed)) & np.isnan(values)
+    return values, ~_to_numpy(good)
+
+
+def _float_or_nan(text: str | None) -> float:
+    try:
+        return float(text) if text is not None else np.nan
+    except ValueError:
+        return np.nan
 
 
 def _to_numpy(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -580,12 +638,11 @@ def _to_numpy(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return arr.to_numpy(zero_copy_only=False)
 
 
-def _int_array(x: np.ndarray, null: np.ndarray, type_: pa.DataType) -> pa.Array:
-    return pa.array(np.where(null, 0, x).astype(type_.to_pandas_dtype()), type=type_, mask=null)
-
-
-def _float_array(x: np.ndarray, null: np.ndarray, type_: pa.DataType) -> pa.Array:
-    return pa.array(np.where(null, 0, x).astype(type_.to_pandas_dtype()), type=type_, mask=null)
+def _masked(x: np.ndarray, null: np.ndarray, type_: pa.DataType) -> pa.Array:
+    """Float values as an Arrow array of ``type_``, null where ``null``."""
+    with np.errstate(invalid="ignore"):  # NaN and out-of-range values sit under the mask
+        values = x.astype(type_.to_pandas_dtype())
+    return pa.array(values, type=type_, mask=null if null.any() else None)
 
 
 def _integer_field(name: str, cells, rejects: _Rejects, lo: int, hi: int, zero_null: bool) -> pa.Array:
@@ -602,7 +659,7 @@ def _whole_numbers(name: str, x: np.ndarray, rejects: _Rejects, lo: int, hi: int
         wrong = present & ~((x == np.floor(x)) & (x >= lo) & (x <= hi))
     rejects.add(wrong, "bad_field_values", f"not a whole number in {lo}..{hi}", name)
     null = ~present | wrong | (zero_null & (x == 0))
-    return _int_array(x, null, _INT_TYPES[name])
+    return _masked(x, null, _INT_TYPES[name])
 
 
 def _coded_field(name: str, cells, rejects: _Rejects, valid_hi: int) -> pa.Array:
@@ -611,7 +668,7 @@ def _coded_field(name: str, cells, rejects: _Rejects, valid_hi: int) -> pa.Array
     rejects.add(bad, "bad_field_values", "not a number", name)
     with np.errstate(invalid="ignore"):
         keep = (x == np.floor(x)) & (x >= 0) & (x <= valid_hi)
-    return _int_array(x, ~keep, _INT_TYPES[name])
+    return _masked(x, ~keep, _INT_TYPES[name])
 
 
 def _float_field(name: str, cells, rejects: _Rejects) -> pa.Array:
@@ -638,7 +695,7 @@ def _float_field(name: str, cells, rejects: _Rejects) -> pa.Array:
             wrong = ~null & (x < 0)
             rejects.add(wrong, "bad_field_values", "negative draught", name)
             null |= wrong | (x == 0)
-    return _float_array(x, null, _FLOAT_TYPES[name])
+    return _masked(x, null, _FLOAT_TYPES[name])
 
 
 def _string_field(cells) -> pa.Array:
@@ -692,7 +749,7 @@ def _imo_field(cells, rejects: _Rejects) -> pa.Array:
 def _text_code(name: str, cells, table: dict[str, int | None], hi: int) -> pa.Array:
     """Map text values through ``table`` (compared by :func:`_key`); digits are taken as the code itself.
 
-    Text not in the table, and codes outside ``0..hi``, become null (documented as "anything else").
+    Text not in the table, codes outside ``0..hi`` and ship type 0 become null.
     """
     encoded = _single(pc.dictionary_encode(cells))
     lookup = {_key(k): v for k, v in table.items()}
@@ -700,7 +757,7 @@ def _text_code(name: str, cells, table: dict[str, int | None], hi: int) -> pa.Ar
     for value in encoded.dictionary.to_pylist():  # the distinct texts: a handful
         k = _key(value)
         code = int(k) if k.isdigit() and int(k) <= hi else lookup.get(k)
-        codes.append(code)
+        codes.append(None if code == 0 and name == "ship_type" else code)  # ship type 0: not available
     mapped = pa.array(codes, type=_INT_TYPES[name]).take(encoded.indices)
     return _single(mapped)
 
@@ -717,8 +774,8 @@ def _iso_times(cells) -> tuple[pa.Array, np.ndarray | None, str]:
     """ISO 8601 times: ``YYYY-MM-DD[T ]hh:mm:ss[.f][Z|+hh:mm]``, naive meaning UTC."""
     desc = "not an ISO 8601 time"
     targets = (schema.TS_TYPE, pa.timestamp("us"))
-    first = _single(pc.drop_null(cells)).slice(0, 1).to_pylist()
-    if first and not re.search(r"(Z|[+-]\d\d(:?\d\d)?)\s*$", first[0][10:]):
+    at = pc.index(pc.is_valid(cells), True).as_py()
+    if at >= 0 and not re.search(r"(Z|[+-]\d\d(:?\d\d)?)\s*$", cells[at].as_py()[10:]):
         targets = targets[::-1]  # naive times first: a failing cast costs as much as a good one
     for target in targets:
         try:
@@ -729,53 +786,32 @@ def _iso_times(cells) -> tuple[pa.Array, np.ndarray | None, str]:
     return ts, bad, desc
 
 
-def _digits(parts: pa.StructArray, name: str) -> np.ndarray:
-    """An optional all-digit regex group as int64 (0 when absent)."""
-    col = pc.struct_field(parts, name)
-    col = pc.if_else(pc.equal(col, ""), "0", col)
-    return _to_numpy(pc.fill_null(pc.cast(col, pa.int64()), 0)).astype(np.int64)
-
-
 def _iso_times_slow(cells) -> tuple[pa.Array, np.ndarray]:
-    """Vectorised ISO 8601 parse that finds the bad cells (used when a whole-column cast fails)."""
+    """ISO 8601 times of a column that does not cast as a whole, and the mask of the bad cells.
+
+    Cells of the right shape are cast in two groups (with and without a zone); a group that still fails (a
+    31 February, an hour 24) is halved until the bad cells are found, so a few bad cells cost a few casts.
+    """
     trimmed = _single(pc.utf8_trim_whitespace(cells))
-    parts = pc.extract_regex(trimmed, _ISO_RE)
-    matched = _to_numpy(pc.is_valid(parts))
-    y, mo, d = (_digits(parts, k) for k in ("y", "mo", "d"))
-    h, mi, s = (_digits(parts, k) for k in ("h", "mi", "s"))
-    frac = pc.utf8_slice_codeunits(pc.utf8_rpad(pc.struct_field(parts, "f"), 6, "0"), 0, 6)
-    frac_us = _to_numpy(pc.fill_null(pc.cast(frac, pa.int64()), 0)).astype(np.int64)
-    zone = pc.fill_null(pc.struct_field(parts, "z"), "")
-    zone_digits = pc.replace_substring_regex(zone, r"[^0-9]", "")
-    zone_h = _digits_of(pc.utf8_slice_codeunits(zone_digits, 0, 2))
-    zone_m = _digits_of(pc.utf8_slice_codeunits(zone_digits, 2, 4))
-    sign = np.where(_to_numpy(pc.starts_with(zone, "-")), -1, 1)
-    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
-    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(mo, 0, 12)]
-    month_days = month_days + ((mo == 2) & leap)
-    valid = (matched & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= month_days) & (h <= 23) & (mi <= 59)
-             & (s <= 59) & (zone_h <= 23) & (zone_m <= 59))
-    days = _days_from_civil(y, mo, d)
-    us = (((days * 24 + h) * 60 + mi) * 60 + s) * 1_000_000 + frac_us - sign * (zone_h * 60 + zone_m) * 60_000_000
-    present = _to_numpy(pc.is_valid(trimmed))
-    ts = pa.array(np.where(valid, us, 0), type=pa.int64(), mask=~valid).view(schema.TS_TYPE)
-    return ts, present & ~valid
+    shaped = pc.fill_null(pc.match_substring_regex(trimmed, _ISO_RE), False)
+    zoned = pc.fill_null(pc.match_substring_regex(trimmed, _ZONE_RE), False)
+    none = pa.scalar(None, pa.string())
+    naive = _cast_each(_single(pc.if_else(pc.and_(shaped, pc.invert(zoned)), trimmed, none)), pa.timestamp("us"))
+    aware = _cast_each(_single(pc.if_else(pc.and_(shaped, zoned), trimmed, none)), schema.TS_TYPE)
+    ts = _single(pc.coalesce(pc.cast(naive, schema.TS_TYPE), aware))
+    return ts, _to_numpy(pc.is_valid(trimmed)) & ~_to_numpy(pc.is_valid(ts))
 
 
-def _digits_of(arr) -> np.ndarray:
-    arr = pc.if_else(pc.equal(arr, ""), "0", arr)
-    return _to_numpy(pc.fill_null(pc.cast(arr, pa.int64()), 0)).astype(np.int64)
-
-
-def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm, vectorised)."""
-    y = y - (m <= 2)
-    era = np.floor_divide(y, 400)
-    yoe = y - era * 400
-    mp = (m + 9) % 12
-    doy = (153 * mp + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
+def _cast_each(arr: pa.Array, target: pa.DataType) -> pa.Array:
+    """Cast ``arr``, with null for each value that does not cast (found by halving the failing part)."""
+    try:
+        return pc.cast(arr, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    if len(arr) == 1:
+        return pa.nulls(1, target)
+    half = len(arr) // 2
+    return pa.concat_arrays([_cast_each(arr.slice(0, half), target), _cast_each(arr.slice(half), target)])
 
 
 def _dma_times(cells) -> tuple[pa.Array, np.ndarray | None, str]:
@@ -825,7 +861,8 @@ def _strptime_times(cells, fmt: str) -> tuple[pa.Array, np.ndarray | None, str]:
     present = _to_numpy(pc.is_valid(trimmed))
     ok = _to_numpy(pc.is_valid(parsed))
     if _SIMPLE_STRPTIME.match(fmt) and ok.any():
-        back = pc.strftime(pc.cast(parsed, pa.timestamp("s", tz=parsed.type.tz)), format=fmt)
+        seconds = pc.cast(parsed, pa.timestamp("s", tz=parsed.type.tz), safe=False)
+        back = pc.strftime(seconds, format=fmt)
         same = pc.equal(_unpad(back), _unpad(trimmed))
         ok &= _to_numpy(pc.fill_null(same, False))
     ts = _to_utc(parsed)
@@ -848,21 +885,19 @@ def _time_field(plan: _Plan, cells, rejects: _Rejects) -> pa.Array:
 
 
 def _dma_eta(cells, rejects: _Rejects) -> pa.Array:
-    """DMA ETA ``dd/mm/YYYY HH:MM:SS`` -> ``'--MM-DDTHH:MM'`` (the AIS ETA has no year)."""
+    """DMA ETA ``dd/mm/YYYY HH:MM:SS`` -> ``'--MM-DDTHH:MM'`` (the AIS ETA has no year).
+
+    Day or month 00 (not available) -> null; hour 24 or minute 60 (no time) -> ``'--MM-DD'``.
+    """
     trimmed = pc.utf8_trim_whitespace(cells)
-    parts = pc.extract_regex(trimmed, _DMA_ETA_RE)
-    d, mo, h, mi = (_digits(parts, k) for k in ("d", "mo", "h", "mi"))
-    matched = _to_numpy(pc.is_valid(parts))
-    valid = matched & (mo <= 12) & (d <= 31) & (h <= 24) & (mi <= 60)
-    present = _to_numpy(pc.is_valid(trimmed))
-    rejects.add(present & ~valid, "bad_field_values", "not an ETA dd/mm/YYYY HH:MM:SS", "eta")
-    day = pc.binary_join_element_wise("--", pc.struct_field(parts, "mo"), "-", pc.struct_field(parts, "d"), "")
-    clock = pc.binary_join_element_wise(day, "T", pc.struct_field(parts, "h"), ":",
-                                        pc.struct_field(parts, "mi"), "")
-    no_time = (h == 24) | (mi == 60)
-    out = pc.if_else(pa.array(no_time), day, clock)
-    keep = valid & (mo >= 1) & (d >= 1)
-    return _single(pc.if_else(pa.array(keep), out, pa.scalar(None, pa.string())))
+    valid = _to_numpy(pc.fill_null(pc.match_substring_regex(trimmed, _DMA_ETA_RE), True))
+    rejects.add(~valid, "bad_field_values", "not an ETA dd/mm/YYYY HH:MM:SS", "eta")
+    day = pc.replace_substring_regex(trimmed, r"^(\d\d)/(\d\d)/.*$", r"--\2-\1")
+    clock = pc.replace_substring_regex(trimmed, r"^(\d\d)/(\d\d)/\d{4} (\d\d):(\d\d).*$", r"--\2-\1T\3:\4")
+    no_time = pc.fill_null(pc.match_substring_regex(trimmed, r" (?:24:\d\d|\d\d:60)"), False)
+    no_date = _to_numpy(pc.fill_null(pc.match_substring_regex(trimmed, r"^(?:00/|\d\d/00/)"), False))
+    eta = pc.if_else(no_time, day, clock)
+    return _single(pc.if_else(pa.array(valid & ~no_date), eta, pa.scalar(None, pa.string())))
 
 
 # --------------------------------------------------------------------------------------------- a chunk's fields
@@ -1057,11 +1092,10 @@ def _skipped_rows(cells: pa.Table, used: tuple[int, ...], mmsi_null: np.ndarray,
     return skipped
 
 
-def _decode_chunk(ctx: _Context, chunk: memoryview, n_lines: int, first_line: int) -> Batch:
-    """Decode one chunk of ``n_lines`` whole lines starting at 1-based line ``first_line`` of the file."""
+def _decode_chunk(ctx: _Context, chunk: _Chunk, parsed: _Parsed, first_line: int) -> Batch:
+    """Decode one parsed chunk of whole lines starting at 1-based line ``first_line`` of the file."""
     plan = ctx.plan
-    parsed = _parse_chunk(chunk, n_lines, ctx.layout)
-    cells, raw_lines = parsed.table, _Lines(chunk)
+    cells, raw_lines = parsed.table, _Lines(chunk.view)
     file_line = parsed.line_index + first_line
     rejects = _Rejects(cells.num_rows)
     f = _fields(plan, cells, rejects)
@@ -1079,7 +1113,7 @@ def _decode_chunk(ctx: _Context, chunk: memoryview, n_lines: int, first_line: in
             quarantine.add(line, reason, raw, detail=detail)
     pos_idx, stat_idx = np.flatnonzero(to_pos), np.flatnonzero(to_stat)
     decoded = int(((rejects.code == 0) & ~skipped).sum())
-    counts = Counter(lines_in=n_lines, decoded=decoded, rejected=quarantine.buckets["rejected"],
+    counts = Counter(lines_in=chunk.n_lines, decoded=decoded, rejected=quarantine.buckets["rejected"],
                      skipped=int(skipped.sum()) + n_skipped_invalid, messages=decoded,
                      positions=len(pos_idx), statics=len(stat_idx))
     return Batch(positions=_table(schema.POSITIONS, f, pos_idx, ctx, file_line),
@@ -1149,7 +1183,8 @@ def read_csv(path: str, source_id: int, *, fmt: str, mapping: dict[str, str] | N
     """
     if chunk_rows < 1:
         raise ConfigError(f"chunk_rows must be at least 1, not {chunk_rows}")
-    with _open(path) as f:
+    raw, f = _open(path)
+    with raw, f:
         try:
             yield from _read_open(f, path, source_id, fmt, mapping, ts_format, chunk_rows)
         except (EOFError, gzip.BadGzipFile, zlib.error) as e:
@@ -1182,8 +1217,8 @@ def _read_open(f: BinaryIO, path: str, source_id: int, fmt: str, mapping: dict[s
     ctx = _Context(path, source_id, plan, _layout(plan))
     first_line = 2
     pending_header = True
-    for chunk, n_lines in _line_chunks(f, chunk_rows):
-        batch = _decode_chunk(ctx, chunk, n_lines, first_line)
+    for chunk, parsed in _parsed_chunks(f, chunk_rows, ctx.layout):
+        batch = _decode_chunk(ctx, chunk, parsed, first_line)
         first_line += batch.counts["lines_in"]
         if pending_header:
             batch.counts.update(lines_in=1, skipped=1)

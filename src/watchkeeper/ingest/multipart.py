@@ -90,8 +90,9 @@ def assemble(buf, starts, ends, status, pstart, pend, fill, fcount, fnum, seq, c
 
     Line numbers are ``line_base + i + 1`` (1-based within the file). Returns
     ``(n_messages, n_incomplete, multi_raw_bytes, incomplete_raw_bytes)``.
-    Messages whose raw kind ``m_rkind`` is 0 point into ``buf``; kind 1 into ``mr_buf`` (multi-part raw lines
-    joined by newlines).
+    Messages of kind ``m_rkind`` 0 (one sentence) have payload ``buf[m_start:m_end]`` and raw line
+    ``buf[m_rs:m_re]``; kind 1 (reassembled) have payload in ``m_buf`` and raw lines, joined by newlines, in
+    ``mr_buf``.
     """
     n = starts.shape[0]
     nm = 0
@@ -110,12 +111,9 @@ def assemble(buf, starts, ends, status, pstart, pend, fill, fcount, fnum, seq, c
             continue
         ps = pstart[li]
         pe = pend[li]
-        if fcount[li] == 1:
-            m_start[nm] = mpos
-            ln = pe - ps
-            m_buf[mpos:mpos + ln] = buf[ps:pe]
-            mpos += ln
-            m_end[nm] = mpos
+        if fcount[li] == 1:  # payload stays in the chunk buffer (raw kind 0)
+            m_start[nm] = ps
+            m_end[nm] = pe
             m_fill[nm] = fill[li]
             m_ts[nm] = ts[li]
             m_line[nm] = line_no

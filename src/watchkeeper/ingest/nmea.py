@@ -54,16 +54,16 @@ class Decoder:
             ends = ends[:-1]
         n = starts.size
         status = np.empty(n, np.int8)
-        pstart = np.zeros(n, np.int64)
-        pend = np.zeros(n, np.int64)
-        fill = np.zeros(n, np.int64)
-        fcount = np.zeros(n, np.int64)
-        fnum = np.zeros(n, np.int64)
-        seq = np.zeros(n, np.int64)
-        chan = np.zeros(n, np.int64)
+        pstart = np.empty(n, np.int64)
+        pend = np.empty(n, np.int64)
+        fill = np.empty(n, np.int64)
+        fcount = np.empty(n, np.int64)
+        fnum = np.empty(n, np.int64)
+        seq = np.empty(n, np.int64)
+        chan = np.empty(n, np.int64)
         ts = np.empty(n, np.int64)
-        station = np.zeros(n, np.int64)
-        phash = np.zeros(n, np.uint64)
+        station = np.empty(n, np.int64)
+        phash = np.empty(n, np.uint64)
         detail = np.empty(n, np.int64)
         # lines holding a byte that is not printable ASCII (tab, CR, LF allowed), found in bulk
         bad = np.flatnonzero(((buf < 32) & (buf != 9) & (buf != 10) & (buf != 13)) | (buf > 126))
@@ -76,7 +76,8 @@ class Decoder:
         asm = self.asm
         open_pay = int(asm.f_plen[asm.f_used].sum())
         open_raw = int(asm.f_rlen[asm.f_used].sum())
-        m_buf = np.empty(buf.size + open_pay + 1, np.uint8)
+        multi = (status == framing.ST_SENTENCE) & (fcount > 1)
+        m_buf = np.empty(open_pay + int((pend[multi] - pstart[multi]).sum()) + 1, np.uint8)
         mr_buf = np.empty(buf.size + open_raw + n + 9 * multipart.N_GROUPS + 1, np.uint8)
         inc_raw = np.empty(buf.size + open_raw + 1, np.uint8)
         cap = n + multipart.N_FRAGS
@@ -103,8 +104,8 @@ class Decoder:
         dup = np.zeros(nm, np.bool_)
         multipart.dedup(m_hash, m_ts, m_line, nm, dd.line_offset, dd.h, dd.t, dd.ln, dd.meta, dd.window_us,
                         dd.window_lines, dup)
-        positions, statics, mstat, mtype = _decode(m_buf, m_start, m_end, m_fill, m_ts, m_line, m_line_last, dup,
-                                                   nm, self.source_id)
+        positions, statics, mstat, mtype = _decode(buf, m_buf, m_rkind, m_start, m_end, m_fill, m_ts, m_line,
+                                                   m_line_last, dup, nm, self.source_id)
 
         # --- accounting and quarantine ---
         q = QuarantineBuilder(self.source_id)
@@ -193,7 +194,7 @@ def _col(values: np.ndarray, valid: np.ndarray | None, type_: pa.DataType) -> pa
     return pa.array(values, type=type_, mask=~valid)
 
 
-def _decode(m_buf, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip, nm, source_id):
+def _decode(buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip, nm, source_id):
     cap = max(nm, 1)
     mstat = np.zeros(nm, np.int8)
     mtype = np.zeros(nm, np.int64)
@@ -213,7 +214,7 @@ def _decode(m_buf, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip, nm, 
     dest = np.empty((cap, sixbit.W_DEST), np.uint8)
     eta = np.empty((cap, sixbit.W_ETA), np.uint8)
     npos, nst = sixbit.decode_messages(
-        m_buf, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip, nm, source_id, mstat, mtype,
+        buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip, nm, source_id, mstat, mtype,
         p["mmsi"], p["ts"], p["lat"], p["lon"], p["sog"], p["cog"], p["hdg"], p["nav"], p["rot"], p["acc"],
         p["type"], p["line"], p["line_last"], pv,
         s["mmsi"], s["ts"], s["imo"], call, s["call_len"], name, s["name_len"], s["stype"], s["bow"], s["stern"],

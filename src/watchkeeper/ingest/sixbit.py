@@ -42,26 +42,43 @@ def _sixbit(c):
     return v
 
 
-@njit(cache=True)
-def _bits(v, nbits, start, n):
-    """Unsigned integer of n bits at bit offset start of the 6-bit value array v (bits past the end read 0)."""
-    acc = np.uint64(0)
-    first = start // 6
-    last = (start + n - 1) // 6
-    for k in range(first, last + 1):
-        x = v[k] if k < v.shape[0] else 0
-        acc = (acc << np.uint64(6)) | np.uint64(x)
-    shift = (last + 1) * 6 - (start + n)
-    acc = acc >> np.uint64(shift)
-    return np.int64(acc & np.uint64((1 << n) - 1))
+@njit(cache=True, inline="always")
+def _bits(w, nbits, start, n):
+    """Unsigned integer of n <= 57 bits at bit offset ``start`` of the packed payload ``w`` (64-bit big-endian
+    words; bits past the end read 0)."""
+    k = start >> 6
+    off = start & 63
+    hi = w[k] << np.uint64(off)
+    if off + n > 64:
+        hi |= w[k + 1] >> np.uint64(64 - off)
+    return np.int64(hi >> np.uint64(64 - n))
 
 
-@njit(cache=True)
-def _sbits(v, nbits, start, n):
-    x = _bits(v, nbits, start, n)
+@njit(cache=True, inline="always")
+def _sbits(w, nbits, start, n):
+    x = _bits(w, nbits, start, n)
     if x >= (1 << (n - 1)):
         x -= 1 << n
     return x
+
+
+@njit(cache=True)
+def _pack(src, s, e, w):
+    """Pack the 6-bit values of payload characters src[s:e] into 64-bit words (most significant bit first)."""
+    nw = ((e - s) * 6 + 63) >> 6
+    for k in range(nw + 1):
+        w[k] = 0
+    bit = 0
+    for i in range(s, e):
+        v = np.uint64(_sixbit(src[i]))
+        k = bit >> 6
+        off = bit & 63
+        if off <= 58:
+            w[k] |= v << np.uint64(58 - off)
+        else:
+            w[k] |= v >> np.uint64(off - 58)
+            w[k + 1] |= v << np.uint64(122 - off)
+        bit += 6
 
 
 @njit(cache=True)
@@ -118,7 +135,7 @@ def _eta(out, row, month, day, hour, minute):
 
 
 @njit(cache=True)
-def decode_messages(m_buf, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip, n, source_id,
+def decode_messages(buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip, n, source_id,
                     mstat, mtype,
                     p_mmsi, p_ts, p_lat, p_lon, p_sog, p_cog, p_hdg, p_nav, p_rot, p_acc, p_type, p_line, p_line_last,
                     p_valid,
@@ -126,12 +143,15 @@ def decode_messages(m_buf, m_start, m_end, m_fill, m_ts, m_line, m_line_last, sk
                     s_star, s_draught, s_dest, s_dest_len, s_eta, s_eta_len, s_type, s_line, s_line_last, s_valid):
     """Decode messages ``0..n`` (those with ``skip[i]`` false) into the position and static columns.
 
+    A message's payload characters are ``buf[m_start:m_end]`` when ``m_kind`` is 0 (a one-sentence message, read
+    in place from the chunk) and ``m_buf[m_start:m_end]`` otherwise (reassembled).
+
     ``p_valid``/``s_valid`` are 2-D boolean masks ``[row, field]`` (field order: see the column lists in
     :mod:`watchkeeper.ingest.nmea`). Returns ``(n_positions, n_statics)``; ``mstat[i]`` receives 0 or a reason.
     """
     npos = 0
     nst = 0
-    v = np.empty(200, np.int64)
+    vv = np.empty(32, np.uint64)  # up to 1,984 bits: more than any 5-sentence message
     for i in range(n):
         mtype[i] = -1
         if skip[i]:
@@ -139,13 +159,13 @@ def decode_messages(m_buf, m_start, m_end, m_fill, m_ts, m_line, m_line_last, sk
             continue
         s = m_start[i]
         e = m_end[i]
-        nch = e - s
-        if nch > 200:
-            nch = 200
-        for k in range(nch):
-            v[k] = _sixbit(m_buf[s + k])
+        if e - s > 300:
+            e = s + 300
+        if m_kind[i] == 0:
+            _pack(buf, s, e, vv)
+        else:
+            _pack(m_buf, s, e, vv)
         nbits = 6 * (e - s) - m_fill[i]
-        vv = v[:nch]
         if nbits < 38:
             mstat[i] = R_BAD_LENGTH
             continue
