@@ -233,87 +233,114 @@ def assemble(buf, starts, ends, status, pstart, pend, fill, fcount, fnum, seq, c
     return nm, n_inc, mrpos, inc_pos
 
 
-DEDUP_SLOTS = 1 << 21
+DEDUP_START_SLOTS = 1 << 16
 
 
 class DedupState:
-    """Recently kept message hashes with their reception time and global line number (bounded, pruned by age)."""
+    """Recently kept message hashes with their reception time and global line number.
+
+    An open-addressing table of rows ``(hash, ts, line)`` (one cache line per probe). When it is half full, entries
+    older than the window are dropped; if most entries are still fresh (a busy feed), the table doubles. So it
+    stays as small as the window needs: memory follows the traffic within the window, not the input size.
+    """
 
     def __init__(self, window_s: float = 60.0, window_lines: int = 1000) -> None:
-        self.h = np.zeros(DEDUP_SLOTS, np.uint64)
-        self.t = np.zeros(DEDUP_SLOTS, np.int64)
-        self.ln = np.zeros(DEDUP_SLOTS, np.int64)
+        self.table = np.zeros((DEDUP_START_SLOTS, 3), np.int64)
         self.meta = np.zeros(3, np.int64)  # [n_used, max_ts, max_line]
         self.meta[1] = NO_TS
         self.window_us = int(window_s * 1_000_000)
         self.window_lines = int(window_lines)
         self.line_offset = 0  # global line numbers keep increasing across the files of one run
 
+    def mark(self, m_hash, m_ts, m_line, n, dup) -> None:
+        k = 0
+        while True:
+            k = dedup(m_hash, m_ts, m_line, n, k, self.line_offset, self.table, self.meta, self.window_us,
+                      self.window_lines, dup)
+            if k >= n:
+                return
+            bigger = np.zeros((self.table.shape[0] * 2, 3), np.int64)
+            self.meta[0] = _rehash(self.table, bigger)
+            self.table = bigger
 
-@njit(cache=True)
-def _insert(hs, ts_, ln_, h, t, line):
-    mask = hs.shape[0] - 1
-    i = np.int64(h & np.uint64(mask))
-    while hs[i] != 0 and hs[i] != h:
+
+@njit(cache=True, inline="always")
+def _insert(tab, h, t, line):
+    mask = tab.shape[0] - 1
+    i = h & mask
+    while tab[i, 0] != 0 and tab[i, 0] != h:
         i = (i + 1) & mask
-    new = hs[i] == 0
-    hs[i] = h
-    ts_[i] = t
-    ln_[i] = line
+    new = tab[i, 0] == 0
+    tab[i, 0] = h
+    tab[i, 1] = t
+    tab[i, 2] = line
     return new
 
 
 @njit(cache=True)
-def _prune(hs, ts_, ln_, meta, window_us, window_lines):
-    keep_h = hs[hs != 0].copy()
-    keep_t = ts_[hs != 0].copy()
-    keep_l = ln_[hs != 0].copy()
-    hs[:] = 0
+def _rehash(old, new):
     n = 0
-    for k in range(keep_h.shape[0]):
-        fresh_t = keep_t[k] != NO_TS and meta[1] != NO_TS and keep_t[k] >= meta[1] - window_us
-        fresh_l = keep_l[k] >= meta[2] - window_lines
-        if fresh_t or fresh_l:
-            _insert(hs, ts_, ln_, keep_h[k], keep_t[k], keep_l[k])
+    for i in range(old.shape[0]):
+        if old[i, 0] != 0:
+            _insert(new, old[i, 0], old[i, 1], old[i, 2])
             n += 1
-    if n > hs.shape[0] // 2:  # pathological: everything fresh; start over rather than degrade
-        hs[:] = 0
-        n = 0
-    meta[0] = n
+    return n
 
 
 @njit(cache=True)
-def dedup(m_hash, m_ts, m_line, n, line_offset, hs, ts_, ln_, meta, window_us, window_lines, dup):
-    """Mark ``dup[i]`` for messages already kept within the time (or line) window."""
-    mask = hs.shape[0] - 1
-    for k in range(n):
-        h = m_hash[k]
+def _prune(tab, meta, window_us, window_lines):
+    """Drop entries older than the window; returns the number kept."""
+    keep = tab[tab[:, 0] != 0].copy()
+    tab[:] = 0
+    n = 0
+    for k in range(keep.shape[0]):
+        t = keep[k, 1]
+        fresh_t = t != NO_TS and meta[1] != NO_TS and t >= meta[1] - window_us
+        fresh_l = keep[k, 2] >= meta[2] - window_lines
+        if fresh_t or fresh_l:
+            _insert(tab, keep[k, 0], t, keep[k, 2])
+            n += 1
+    meta[0] = n
+    return n
+
+
+@njit(cache=True)
+def dedup(m_hash, m_ts, m_line, n, start, line_offset, tab, meta, window_us, window_lines, dup):
+    """Mark ``dup[i]`` for messages already kept within the time (or line) window, from message ``start``.
+
+    Returns the index to resume from: ``n`` when done, less when the table must grow first.
+    """
+    mask = tab.shape[0] - 1
+    for k in range(start, n):
+        h = np.int64(m_hash[k])
         if h == 0:
-            h = np.uint64(1)
+            h = 1
         t = m_ts[k]
         line = m_line[k] + line_offset
         if t != NO_TS and (meta[1] == NO_TS or t > meta[1]):
             meta[1] = t
         if line > meta[2]:
             meta[2] = line
-        i = np.int64(h & np.uint64(mask))
+        i = h & mask
         found = False
-        while hs[i] != 0:
-            if hs[i] == h:
+        while tab[i, 0] != 0:
+            if tab[i, 0] == h:
                 found = True
                 break
             i = (i + 1) & mask
         if found:
-            te = ts_[i]
+            te = tab[i, 1]
             if t != NO_TS and te != NO_TS:
                 is_dup = abs(t - te) <= window_us
             else:
-                is_dup = abs(line - ln_[i]) <= window_lines
+                is_dup = abs(line - tab[i, 2]) <= window_lines
             if is_dup:
                 dup[k] = True
                 continue
         dup[k] = False
-        if _insert(hs, ts_, ln_, h, t, line):
+        if _insert(tab, h, t, line):
             meta[0] += 1
-            if meta[0] > hs.shape[0] // 2:
-                _prune(hs, ts_, ln_, meta, window_us, window_lines)
+            if meta[0] > tab.shape[0] // 2:
+                if _prune(tab, meta, window_us, window_lines) > tab.shape[0] * 3 // 8:
+                    return k + 1
+    return n

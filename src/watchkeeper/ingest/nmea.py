@@ -102,8 +102,7 @@ class Decoder:
             mr_buf, inc_line, inc_rs, inc_re, inc_raw)
         dd = self.dedup
         dup = np.zeros(nm, np.bool_)
-        multipart.dedup(m_hash, m_ts, m_line, nm, dd.line_offset, dd.h, dd.t, dd.ln, dd.meta, dd.window_us,
-                        dd.window_lines, dup)
+        dd.mark(m_hash, m_ts, m_line, nm, dup)
         positions, statics, mstat, mtype = _decode(buf, m_buf, m_rkind, m_start, m_end, m_fill, m_ts, m_line,
                                                    m_line_last, dup, nm, self.source_id)
 
@@ -113,10 +112,12 @@ class Decoder:
         counts["lines_in"] = n
         counts["skipped"] = int(np.count_nonzero(status == framing.ST_SKIP))
         counts["metadata"] = int(np.count_nonzero(status == framing.ST_META))
-        for i in np.flatnonzero(status >= 10):
-            code = int(status[i])
-            raw = chunk[starts[i]:ends[i]]
-            q.add(self.lines_done + int(i) + 1, NAME[code], raw, detail=_framing_detail(code, int(detail[i])))
+        rej = np.flatnonzero(status >= 10)
+        if rej.size:
+            codes = status[rej].tolist()
+            q.add_many((rej + (self.lines_done + 1)).tolist(), [NAME[c] for c in codes],
+                       [chunk[a:b] for a, b in zip(starts[rej].tolist(), ends[rej].tolist())],
+                       [_framing_detail(c, d) for c, d in zip(codes, detail[rej].tolist())])
         for k in range(n_inc):
             q.add(int(inc_line[k]), "incomplete_multipart", inc_raw[inc_rs[k]:inc_re[k]].tobytes(),
                   detail="the other fragments of this message never arrived")
