@@ -137,3 +137,10 @@ def test_decode_reads_standard_input():
     assert r.returncode == 0
     rows = [json.loads(x) for x in r.stdout.splitlines()]
     assert rows and rows[0]["ts"].startswith("2021-11-01T")
+
+
+def test_decode_refuses_binary_and_csv(tmp_path):
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(bytes(range(256)) * 10)
+    _assert_clear_error(wk("decode", binary), "binary")
+    _assert_clear_error(wk("decode", DATA / "noaa" / "test_data_noaa_20230101.csv"), "CSV")

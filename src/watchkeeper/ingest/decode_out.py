@@ -14,7 +14,7 @@ from watchkeeper import schema
 from watchkeeper.errors import InputError
 from watchkeeper.ingest import nmea
 from watchkeeper.ingest.batch import Batch
-from watchkeeper.ingest.pipeline import check_readable
+from watchkeeper.ingest.pipeline import check_readable, detect_format, head_bytes
 
 POSITION_FIELDS = [f for f in schema.POSITIONS.names if f not in ("source_id", "line", "line_last", "msg_type", "mmsi",
                                                                    "ts")]
@@ -50,6 +50,10 @@ def decode_to(path: str, fmt: str, output: str, rejects: str | None) -> Counter:
         name = "<stdin>"
     else:
         check_readable(path)
+        fmt_in = detect_format(path, head_bytes(path), mapping=None)
+        if fmt_in != "nmea":
+            raise InputError(f"is a CSV export ({fmt_in}), already decoded", where=path,
+                             fix="`watchkeeper decode` reads NMEA; load CSV with `watchkeeper ingest FILE --db DIR`")
         stream = nmea.open_input(path)
         name = path
     counts: Counter = Counter()
