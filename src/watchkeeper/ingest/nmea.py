@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import BinaryIO
 
+import numba
 import numpy as np
 import pyarrow as pa
 
@@ -214,56 +215,73 @@ def _decode(buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_line_las
     name = np.empty((cap, sixbit.W_NAME), np.uint8)
     dest = np.empty((cap, sixbit.W_DEST), np.uint8)
     eta = np.empty((cap, sixbit.W_ETA), np.uint8)
-    npos, nst = sixbit.decode_messages(
-        buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip, nm, source_id, mstat, mtype,
+    nblocks = max(1, min(4 * numba.get_num_threads(), nm // 8192))
+    bounds = (np.arange(nblocks + 1, dtype=np.int64) * nm) // nblocks
+    counts = np.zeros((nblocks, 2), np.int64)
+    sixbit.decode_blocks(
+        bounds, counts, buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip, mstat, mtype,
         p["mmsi"], p["ts"], p["lat"], p["lon"], p["sog"], p["cog"], p["hdg"], p["nav"], p["rot"], p["acc"],
         p["type"], p["line"], p["line_last"], pv,
         s["mmsi"], s["ts"], s["imo"], call, s["call_len"], name, s["name_len"], s["stype"], s["bow"], s["stern"],
         s["port"], s["star"], s["draught"], dest, s["dest_len"], eta, s["eta_len"], s["type"], s["line"],
         s["line_last"], sv)
-    src = np.full(max(npos, nst), source_id, np.int32)
-    pv = pv[:npos]
+    # each block's rows are contiguous from its first message index: the columns are chunked arrays of those
+    # runs, built without copying
+    p_runs = [(int(lo), int(lo + c)) for lo, c in zip(bounds[:-1], counts[:, 0]) if c]
+    s_runs = [(int(lo), int(lo + c)) for lo, c in zip(bounds[:-1], counts[:, 1]) if c]
+    src = np.full(cap, source_id, np.int32)
+
+    def pcol(arr, k, type_):
+        return pa.chunked_array([_col(arr[a:b], None if k is None else pv[a:b, k], type_) for a, b in p_runs],
+                                type=type_)
+
+    def scol(arr, k, type_):
+        if k == "positive":
+            return pa.chunked_array([_col(arr[a:b], arr[a:b] > 0, type_) for a, b in s_runs], type=type_)
+        return pa.chunked_array([_col(arr[a:b], None if k is None else sv[a:b, k], type_) for a, b in s_runs],
+                                type=type_)
+
+    def stext(fixed, lens):
+        return pa.chunked_array([_strings(fixed[a:b], lens[a:b]) for a, b in s_runs], type=pa.string())
+
     positions = pa.Table.from_arrays([
-        _col(p["mmsi"][:npos], None, pa.int32()),
-        _col(p["ts"][:npos], pv[:, 0], schema.TS_TYPE),
-        _col(p["lat"][:npos], pv[:, 1], pa.float64()),
-        _col(p["lon"][:npos], pv[:, 2], pa.float64()),
-        _col(p["sog"][:npos], pv[:, 3], pa.float32()),
-        _col(p["cog"][:npos], pv[:, 4], pa.float32()),
-        _col(p["hdg"][:npos], pv[:, 5], pa.int16()),
-        _col(p["nav"][:npos], pv[:, 6], pa.int8()),
-        _col(p["rot"][:npos], pv[:, 7], pa.float32()),
-        _col(p["acc"][:npos], None, pa.bool_()),
-        _col(p["type"][:npos], None, pa.int8()),
-        _col(src[:npos], None, pa.int32()),
-        _col(p["line"][:npos], None, pa.int64()),
-        _col(p["line_last"][:npos], None, pa.int64()),
+        pcol(p["mmsi"], None, pa.int32()),
+        pcol(p["ts"], 0, schema.TS_TYPE),
+        pcol(p["lat"], 1, pa.float64()),
+        pcol(p["lon"], 2, pa.float64()),
+        pcol(p["sog"], 3, pa.float32()),
+        pcol(p["cog"], 4, pa.float32()),
+        pcol(p["hdg"], 5, pa.int16()),
+        pcol(p["nav"], 6, pa.int8()),
+        pcol(p["rot"], 7, pa.float32()),
+        pcol(p["acc"], None, pa.bool_()),
+        pcol(p["type"], None, pa.int8()),
+        pcol(src, None, pa.int32()),
+        pcol(p["line"], None, pa.int64()),
+        pcol(p["line_last"], None, pa.int64()),
     ], schema=schema.POSITIONS)
-    sv = sv[:nst]
-    bow, stern = s["bow"][:nst], s["stern"][:nst]
-    port, star = s["port"][:nst], s["star"][:nst]
-    length = (bow + stern).astype(np.int16)
-    beam = (port + star).astype(np.int16)
+    length = (s["bow"] + s["stern"]).astype(np.int16)
+    beam = (s["port"] + s["star"]).astype(np.int16)
     statics = pa.Table.from_arrays([
-        _col(s["mmsi"][:nst], None, pa.int32()),
-        _col(s["ts"][:nst], sv[:, 0], schema.TS_TYPE),
-        _col(s["imo"][:nst], sv[:, 1], pa.int32()),
-        _strings(call, s["call_len"][:nst]),
-        _strings(name, s["name_len"][:nst]),
-        _col(s["stype"][:nst], sv[:, 2], pa.int16()),
-        _col(bow, sv[:, 3], pa.int16()),
-        _col(stern, sv[:, 4], pa.int16()),
-        _col(port, sv[:, 5], pa.int16()),
-        _col(star, sv[:, 6], pa.int16()),
-        _col(length, length > 0, pa.int16()),
-        _col(beam, beam > 0, pa.int16()),
-        _col(s["draught"][:nst], sv[:, 7], pa.float32()),
-        _strings(dest, s["dest_len"][:nst]),
-        _strings(eta, s["eta_len"][:nst]),
-        _col(s["type"][:nst], None, pa.int8()),
-        _col(src[:nst], None, pa.int32()),
-        _col(s["line"][:nst], None, pa.int64()),
-        _col(s["line_last"][:nst], None, pa.int64()),
+        scol(s["mmsi"], None, pa.int32()),
+        scol(s["ts"], 0, schema.TS_TYPE),
+        scol(s["imo"], 1, pa.int32()),
+        stext(call, s["call_len"]),
+        stext(name, s["name_len"]),
+        scol(s["stype"], 2, pa.int16()),
+        scol(s["bow"], 3, pa.int16()),
+        scol(s["stern"], 4, pa.int16()),
+        scol(s["port"], 5, pa.int16()),
+        scol(s["star"], 6, pa.int16()),
+        scol(length, "positive", pa.int16()),
+        scol(beam, "positive", pa.int16()),
+        scol(s["draught"], 7, pa.float32()),
+        stext(dest, s["dest_len"]),
+        stext(eta, s["eta_len"]),
+        scol(s["type"], None, pa.int8()),
+        scol(src, None, pa.int32()),
+        scol(s["line"], None, pa.int64()),
+        scol(s["line_last"], None, pa.int64()),
     ], schema=schema.STATICS)
     return positions, statics, mstat, mtype
 

@@ -9,7 +9,7 @@ are trimmed of spaces; empty text is null.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from watchkeeper.ingest.framing import NO_TS
 
@@ -135,24 +135,28 @@ def _eta(out, row, month, day, hour, minute):
 
 
 @njit(cache=True)
-def decode_messages(buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip, n, source_id,
+def decode_messages(buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip, lo, hi,
                     mstat, mtype,
                     p_mmsi, p_ts, p_lat, p_lon, p_sog, p_cog, p_hdg, p_nav, p_rot, p_acc, p_type, p_line, p_line_last,
                     p_valid,
                     s_mmsi, s_ts, s_imo, s_call, s_call_len, s_name, s_name_len, s_stype, s_bow, s_stern, s_port,
                     s_star, s_draught, s_dest, s_dest_len, s_eta, s_eta_len, s_type, s_line, s_line_last, s_valid):
-    """Decode messages ``0..n`` (those with ``skip[i]`` false) into the position and static columns.
+    """Decode messages ``lo..hi`` (those with ``skip[i]`` false) into the position and static columns.
+
+    Rows are written from index ``lo`` on, so that blocks of messages can be decoded in parallel into one set of
+    arrays (:func:`decode_blocks`).
 
     A message's payload characters are ``buf[m_start:m_end]`` when ``m_kind`` is 0 (a one-sentence message, read
     in place from the chunk) and ``m_buf[m_start:m_end]`` otherwise (reassembled).
 
     ``p_valid``/``s_valid`` are 2-D boolean masks ``[row, field]`` (field order: see the column lists in
-    :mod:`watchkeeper.ingest.nmea`). Returns ``(n_positions, n_statics)``; ``mstat[i]`` receives 0 or a reason.
+    :mod:`watchkeeper.ingest.nmea`). Returns the numbers of position and static rows written;
+    ``mstat[i]`` receives 0 or a reason.
     """
-    npos = 0
-    nst = 0
+    npos = lo
+    nst = lo
     vv = np.empty(32, np.uint64)  # up to 1,984 bits: more than any 5-sentence message
-    for i in range(n):
+    for i in range(lo, hi):
         mtype[i] = -1
         if skip[i]:
             mstat[i] = OK
@@ -394,4 +398,24 @@ def decode_messages(buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_
             s_valid[nst, 7] = draught != 0.0
             nst += 1
         mstat[i] = OK
-    return npos, nst
+    return npos - lo, nst - lo
+
+
+@njit(cache=True, parallel=True)
+def decode_blocks(bounds, counts, buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip,
+                  mstat, mtype,
+                  p_mmsi, p_ts, p_lat, p_lon, p_sog, p_cog, p_hdg, p_nav, p_rot, p_acc, p_type, p_line, p_line_last,
+                  p_valid,
+                  s_mmsi, s_ts, s_imo, s_call, s_call_len, s_name, s_name_len, s_stype, s_bow, s_stern, s_port,
+                  s_star, s_draught, s_dest, s_dest_len, s_eta, s_eta_len, s_type, s_line, s_line_last, s_valid):
+    """:func:`decode_messages` over the blocks ``bounds[b]..bounds[b+1]`` in parallel; ``counts[b]`` receives
+    the position and static rows of block b (written from ``bounds[b]``)."""
+    for b in prange(bounds.shape[0] - 1):
+        npos, nst = decode_messages(
+            buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip, bounds[b], bounds[b + 1],
+            mstat, mtype, p_mmsi, p_ts, p_lat, p_lon, p_sog, p_cog, p_hdg, p_nav, p_rot, p_acc, p_type, p_line,
+            p_line_last, p_valid, s_mmsi, s_ts, s_imo, s_call, s_call_len, s_name, s_name_len, s_stype, s_bow,
+            s_stern, s_port, s_star, s_draught, s_dest, s_dest_len, s_eta, s_eta_len, s_type, s_line, s_line_last,
+            s_valid)
+        counts[b, 0] = npos
+        counts[b, 1] = nst
