@@ -24,7 +24,7 @@ import argparse
 import gzip
 import os
 import random
-import shutil
+import re
 import sys
 import time
 from pathlib import Path
@@ -194,7 +194,8 @@ class Pool:
                  accuracy=rng.random() < 0.5, lon=lon, lat=lat, course=cog,
                  heading=int(cog) % 360 if hdg_ok else 511, second=rng.randrange(60), maneuver=0,
                  raim=rng.random() < 0.3, radio=rng.randrange(1 << 19))
-        return unarmor(*_encode(d))
+        v, nb = unarmor(*_encode(d))
+        return set_bits(v, nb, 0, 6, t), nb  # pyais 3.3.1 encodes types 2 and 3 as type 1
 
     def _t18(self, rng):
         lat, lon = _where(rng)
@@ -409,14 +410,29 @@ def write_corpus(n: int, out: Path, seed: int, pool_size: int, gz: bool) -> dict
     return info
 
 
-def repeat_file(src: Path, out: Path, k: int) -> dict:
+_TAG_RE = re.compile(rb"\\s:([^,*\\]*),c:(\d{10})\*[0-9A-F]{2}\\")
+
+
+def shift_tag_times(data: bytes, shift_s: int) -> bytes:
+    """The corpus with every tag-block time moved by shift_s seconds (checksums recomputed)."""
+    def sub(m):
+        return tag_block(m.group(1).decode(), int(m.group(2)) + shift_s).encode()
+    return _TAG_RE.sub(sub, data)
+
+
+def repeat_file(src: Path, out: Path, k: int, shift_s: int = SPAN_S) -> dict:
+    """K copies of src back to back; copy i has its tag-block times moved by i * shift_s seconds.
+
+    Without the shift, every copy would repeat the same messages at the same reception times, and Watchkeeper
+    would (rightly) count the timed half of copies 2..K as duplicates.
+    """
     t = time.perf_counter()
+    data = src.read_bytes()
     with open(out, "wb") as fo:
-        for _ in range(k):
-            with open(src, "rb") as fi:
-                shutil.copyfileobj(fi, fo, 16 << 20)
-    return {"path": str(out), "source": str(src), "copies": k, "bytes": out.stat().st_size,
-            "seconds": round(time.perf_counter() - t, 2)}
+        for i in range(k):
+            fo.write(data if i == 0 or not shift_s else shift_tag_times(data, i * shift_s))
+    return {"path": str(out), "source": str(src), "copies": k, "shift_s_per_copy": shift_s,
+            "bytes": out.stat().st_size, "seconds": round(time.perf_counter() - t, 2)}
 
 
 def ensure(n: int, seed: int = 20240301, pool_size: int = 20_000, gz: bool = False) -> Path:
@@ -436,7 +452,8 @@ def main(argv=None) -> None:
     ap.add_argument("--pool", type=int, default=20_000, help="distinct messages encoded with pyais")
     ap.add_argument("--gzip", action="store_true", help="also write OUT.gz")
     ap.add_argument("--repeat", type=int, default=1,
-                    help="write K back-to-back copies of the N-line corpus (built first if missing)")
+                    help="write K back-to-back copies of the N-line corpus (built first if missing), copy i with "
+                         "its tag-block times moved by i days")
     a = ap.parse_args(argv)
     if a.repeat > 1:
         base = ensure(a.sentences, a.seed, a.pool)

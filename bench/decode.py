@@ -25,33 +25,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-RESULTS = HERE / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (RESULTS, count_lines, git_state, head_file, machine, maxrss_kib,  # noqa: E402
+                     rss_now_kib, run_worker, snapshot_src, versions)
+
 LIBAIS_VENV = Path("/tmp/libais-venv")
-
-
-def _rss_now_kib() -> int:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return -1
-
-
-def _maxrss_kib() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 # --- workers (run in subprocesses) -----------------------------------------------------------------------
@@ -65,7 +50,7 @@ def worker_watchkeeper(path: str) -> dict:
     t = time.perf_counter()
     Decoder(1).feed(b"!AIVDM,1,1,,A,15M67F@01sG@9s0E`Ah4lSi5P000,0*5E\n", final=True)
     t_first = time.perf_counter() - t
-    rss_ready = _rss_now_kib()
+    rss_ready = rss_now_kib()
     t = time.perf_counter()
     counts: Counter = Counter()
     batches = 0
@@ -74,7 +59,7 @@ def worker_watchkeeper(path: str) -> dict:
         batches += 1
     wall = time.perf_counter() - t
     return {"import_s": t_import, "first_call_s": t_first, "decode_s": wall, "batches": batches,
-            "counts": dict(counts), "rss_ready_kib": rss_ready, "maxrss_kib": _maxrss_kib()}
+            "counts": dict(counts), "rss_ready_kib": rss_ready, "maxrss_kib": maxrss_kib()}
 
 
 def worker_pyais(path: str) -> dict:
@@ -105,7 +90,7 @@ def worker_pyais(path: str) -> dict:
     wall = time.perf_counter() - t
     return {"import_s": t_import, "decode_s": wall, "lines": lines, "messages": sum(types.values()),
             "by_type": {str(k): v for k, v in sorted(types.items())}, "errors": dict(errors),
-            "with_tag_time": n_tag, "maxrss_kib": _maxrss_kib()}
+            "with_tag_time": n_tag, "maxrss_kib": maxrss_kib()}
 
 
 def worker_libais(path: str) -> dict:
@@ -145,7 +130,7 @@ def worker_libais(path: str) -> dict:
     wall = time.perf_counter() - t
     return {"import_s": t_import, "decode_s": wall, "lines": lines, "messages": sum(types.values()),
             "by_type": {str(k): v for k, v in sorted(types.items())}, "errors": errors,
-            "skipped_multipart_lines": multi, "skipped_other_lines": other, "maxrss_kib": _maxrss_kib()}
+            "skipped_multipart_lines": multi, "skipped_other_lines": other, "maxrss_kib": maxrss_kib()}
 
 
 def worker_check(path: str) -> dict:
@@ -292,6 +277,25 @@ def worker_check(path: str) -> dict:
             py_ok.add(i)
         except Exception:  # noqa: BLE001
             pass
+    # pyais's own stream assembly of multi-sentence messages, against Watchkeeper's type-5 rows
+    from pyais.stream import FileReaderStream
+    wk5 = {(r["mmsi"], r["imo"], r["destination"]) for r in sta_t if r["msg_type"] == 5}
+    py5 = 0
+    py5_unmatched = []
+    with FileReaderStream(path) as stream:
+        for msg in stream:
+            if msg.is_single:
+                continue
+            try:
+                m = msg.decode()
+            except Exception:  # noqa: BLE001
+                continue
+            if m.msg_type != 5:
+                continue
+            py5 += 1
+            key = (m.mmsi, m.imo or None, (m.destination or "").strip() or None)
+            if key not in wk5:
+                py5_unmatched.append(f"mmsi={m.mmsi} imo={m.imo} destination={m.destination!r}")
     only_py = sorted(py_ok - wk_lines)
     only_py_not_dup = [i for i in only_py if i in q_lines]
     reasons_only_py = Counter(q_lines[i] for i in only_py_not_dup)
@@ -308,6 +312,10 @@ def worker_check(path: str) -> dict:
         "watchkeeper_row_but_pyais_fails_single_lines": len(only_wk),
         "watchkeeper_row_but_pyais_fails_examples": [raw_lines[i - 1].decode("latin-1") for i in only_wk[:5]],
         "quarantine_reasons": dict(Counter(r["reason"] for r in qua_t)),
+        "type5_watchkeeper": sum(1 for r in sta_t if r["msg_type"] == 5),
+        "type5_pyais_stream": py5,
+        "type5_pyais_stream_not_in_watchkeeper": len(py5_unmatched),
+        "type5_pyais_stream_not_in_watchkeeper_examples": py5_unmatched[:5],
         "np": np.__version__,
     }
 
@@ -317,68 +325,6 @@ WORKERS = {"watchkeeper": worker_watchkeeper, "pyais": worker_pyais, "libais": w
 
 
 # --- driver ----------------------------------------------------------------------------------------------
-def run_worker(name: str, path: str, python: str = sys.executable, env: dict | None = None,
-               timeout: int = 900) -> dict:
-    e = dict(os.environ)
-    e["PYTHONPATH"] = str(ROOT / "src") + (os.pathsep + e["PYTHONPATH"] if e.get("PYTHONPATH") else "")
-    if env:
-        e.update(env)
-    t = time.perf_counter()
-    p = subprocess.run([python, str(Path(__file__).resolve()), "--worker", name, path], capture_output=True,
-                       text=True, env=e, timeout=timeout)
-    wall = time.perf_counter() - t
-    if p.returncode != 0:
-        raise RuntimeError(f"{name} worker failed ({p.returncode}):\n{p.stderr[-3000:]}")
-    out = json.loads(p.stdout.strip().splitlines()[-1])
-    out["process_wall_s"] = wall
-    return out
-
-
-def head_file(src: Path, n: int, dst: Path) -> Path:
-    with open(src, "rb") as fi, open(dst, "wb") as fo:
-        for i, line in enumerate(fi):
-            if i >= n:
-                break
-            fo.write(line)
-    return dst
-
-
-def machine() -> dict:
-    info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            k, _, v = line.partition(":")
-            if k.strip() in ("Model name", "CPU(s)", "Thread(s) per core", "L3 cache"):
-                info[k.strip()] = v.strip()
-    except OSError:
-        pass
-    try:
-        with open("/proc/meminfo") as f:
-            info["MemTotal"] = f.readline().split(":")[1].strip()
-    except OSError:
-        pass
-    return info
-
-
-def git_state() -> dict:
-    def g(*a):
-        try:
-            return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        except OSError:
-            return ""
-    return {"head": g("rev-parse", "--short", "HEAD"), "dirty_src": g("status", "--short", "src")}
-
-
-def versions(python: str) -> dict:
-    code = ("import json,importlib.metadata as m;print(json.dumps({p: m.version(p) for p in "
-            "['numba','numpy','pyarrow','pyais','duckdb'] if __import__('importlib.util').util.find_spec(p)}))")
-    try:
-        return json.loads(subprocess.run([python, "-c", code], capture_output=True, text=True).stdout)
-    except Exception:  # noqa: BLE001
-        return {}
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Decode throughput: Watchkeeper vs pyais vs libais.")
     ap.add_argument("--sentences", type=int, default=1_000_000)
@@ -387,7 +333,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pyais-lines", type=int, default=0,
                     help="time pyais on the first N lines only and extrapolate (0: the whole corpus)")
     ap.add_argument("--check-lines", type=int, default=200_000, help="lines for the cross-check (0: skip)")
-    ap.add_argument("--warm-runs", type=int, default=2, help="timed Watchkeeper runs (best is reported)")
+    ap.add_argument("--warm-runs", type=int, default=5, help="timed Watchkeeper runs (best is reported)")
+    ap.add_argument("--other-runs", type=int, default=2, help="timed pyais and libais runs (best is reported)")
     ap.add_argument("--gzip", action="store_true", help="also time Watchkeeper on the .gz corpus")
     ap.add_argument("--worker", nargs=2, metavar=("NAME", "PATH"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -395,51 +342,62 @@ def main(argv=None) -> int:
         print(json.dumps(WORKERS[a.worker[0]](a.worker[1])))
         return 0
 
-    sys.path.insert(0, str(HERE))
     import corpus as corpus_mod
 
     path = a.corpus or corpus_mod.ensure(a.sentences, gz=a.gzip)
-    n_lines = sum(1 for _ in open(path, "rb"))
-    res: dict = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine(), "git": git_state(),
-                 "versions": versions(sys.executable), "corpus": {"path": str(path), "lines": n_lines,
-                                                                   "bytes": path.stat().st_size}}
-    print(f"corpus: {path} ({n_lines:,} lines, {path.stat().st_size / 1e6:.1f} MB)", flush=True)
+    n_lines = count_lines(path)
+    src, src_hash = snapshot_src()
+    me = Path(__file__).resolve()
+    tmp = Path(tempfile.mkdtemp(prefix="wk-bench-"))
+    cache = tmp / "numba-cache"
+    env = {"NUMBA_CACHE_DIR": str(cache)}
+
+    def wk(name, p, **kw):
+        return run_worker(me, name, [str(p)], pythonpath=src, **kw)
+
+    res: dict = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine(),
+                 "git": {**git_state(), "src_snapshot_sha256": src_hash}, "versions": versions(sys.executable, src),
+                 "corpus": {"path": str(path), "lines": n_lines, "bytes": path.stat().st_size}}
+    print(f"corpus: {path} ({n_lines:,} lines, {path.stat().st_size / 1e6:.1f} MB); src snapshot {src_hash}",
+          flush=True)
 
     # Watchkeeper: cold (empty numba cache) then warm runs on the same cache
-    cache = tempfile.mkdtemp(prefix="wk-numba-cache-")
-    env = {"NUMBA_CACHE_DIR": cache}
-    cold = run_worker("watchkeeper", str(path), env=env)
+    cold = wk("watchkeeper", path, env=env)
     print(f"watchkeeper cold: first call {cold['first_call_s']:.1f} s (compile), decode {cold['decode_s']:.2f} s",
           flush=True)
     warm = []
     for _ in range(max(1, a.warm_runs)):
-        w = run_worker("watchkeeper", str(path), env=env)
+        w = wk("watchkeeper", path, env=env)
         warm.append(w)
         print(f"watchkeeper warm: first call {w['first_call_s']:.2f} s (cache load), decode {w['decode_s']:.2f} s, "
-              f"maxrss {w['maxrss_kib'] / 1024:.0f} MiB", flush=True)
+              f"maxrss {w['maxrss_kib'] / 1024:.0f} MiB [other processes: {w['foreign_cpu_s']} cpu-s]", flush=True)
     best = min(warm, key=lambda w: w["decode_s"])
     res["watchkeeper"] = {"cold": cold, "warm_runs": warm, "best": best,
+                          "decode_s_all": [w["decode_s"] for w in warm],
                           "compile_s": cold["first_call_s"] - best["first_call_s"],
                           "sentences_per_s": n_lines / best["decode_s"],
+                          "sentences_per_s_median": n_lines / sorted(w["decode_s"] for w in warm)[len(warm) // 2],
                           "messages_per_s": best["counts"].get("messages", 0) / best["decode_s"]}
     if a.gzip:
         gz = Path(str(path) + ".gz")
         if gz.exists():
-            g = run_worker("watchkeeper", str(gz), env=env)
+            g = wk("watchkeeper", gz, env=env)
             res["watchkeeper_gzip"] = {**g, "sentences_per_s": n_lines / g["decode_s"]}
             print(f"watchkeeper .gz: decode {g['decode_s']:.2f} s", flush=True)
 
     # pyais
-    tmp = Path(tempfile.mkdtemp(prefix="wk-bench-"))
     p_path = path
     if a.pyais_lines and a.pyais_lines < n_lines:
         p_path = head_file(path, a.pyais_lines, tmp / "pyais-head.nmea")
-    py = run_worker("pyais", str(p_path), timeout=1800)
+    py_runs = [run_worker(me, "pyais", [str(p_path)], timeout=1800) for _ in range(max(1, a.other_runs))]
+    py = dict(min(py_runs, key=lambda r: r["decode_s"]))
+    py["decode_s_all"] = [r["decode_s"] for r in py_runs]
+    py["foreign_cpu_s_all"] = [r["foreign_cpu_s"] for r in py_runs]
     py["extrapolated"] = p_path != path
     py["sentences_per_s"] = py["lines"] / py["decode_s"]
     res["pyais"] = py
-    print(f"pyais: {py['lines']:,} lines in {py['decode_s']:.2f} s, maxrss {py['maxrss_kib'] / 1024:.0f} MiB",
-          flush=True)
+    print(f"pyais: {py['lines']:,} lines in {py['decode_s']:.2f} s, maxrss {py['maxrss_kib'] / 1024:.0f} MiB "
+          f"[other processes: {py['foreign_cpu_s']} cpu-s]", flush=True)
     res["ratio_watchkeeper_over_pyais"] = res["watchkeeper"]["sentences_per_s"] / py["sentences_per_s"]
 
     # libais
@@ -456,22 +414,28 @@ def main(argv=None) -> int:
                 res["libais"] = {"status": "did not install: " + (r.stderr.strip().splitlines() or ["?"])[-1]}
         if "libais" not in res:
             try:
-                la = run_worker("libais", str(path), python=str(lpy))
+                la_runs = [run_worker(me, "libais", [str(path)], python=str(lpy)) for _ in range(max(1, a.other_runs))]
+                la = dict(min(la_runs, key=lambda r: r["decode_s"]))
+                la["decode_s_all"] = [r["decode_s"] for r in la_runs]
                 la["status"] = "ok"
                 la["version"] = subprocess.run([str(lpy), "-c", "import importlib.metadata as m;"
                                                 "print(m.version('libais'))"], capture_output=True,
                                                text=True).stdout.strip()
                 la["sentences_per_s"] = la["lines"] / la["decode_s"]
                 res["libais"] = la
-                print(f"libais: {la['lines']:,} lines in {la['decode_s']:.2f} s", flush=True)
+                print(f"libais: {la['lines']:,} lines in {la['decode_s']:.2f} s [other processes: {la['foreign_cpu_s']} cpu-s]",
+                      flush=True)
             except Exception as exc:  # noqa: BLE001
                 res["libais"] = {"status": f"failed: {str(exc).splitlines()[0]}"}
 
     # cross-check
     if a.check_lines:
         c_path = head_file(path, a.check_lines, tmp / "check.nmea")
-        res["check"] = run_worker("check", str(c_path), env=env, timeout=1800)
+        res["check"] = wk("check", c_path, env=env, timeout=1800)
         print(f"check ({a.check_lines:,} lines): field mismatches {res['check']['field_mismatches']}", flush=True)
+    res["machine"]["loadavg_at_end"] = os.getloadavg()
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(src, ignore_errors=True)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "decode.json").write_text(json.dumps(res, indent=2, default=str))
