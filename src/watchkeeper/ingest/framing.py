@@ -253,7 +253,44 @@ def _parse_pghp(buf, p, q, vals):
     return t + vals[7] * 1000, station
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
+def split_lines(buf):
+    """Line boundaries of a chunk in one pass: ``(starts, ends, has_bad)``, ends excluding the newline.
+
+    ``has_bad[i]`` is true when line i holds a byte that is not printable ASCII (tab and CR allowed). A last
+    line without a newline counts; nothing follows a final newline.
+    """
+    n = buf.shape[0]
+    cap = 1024
+    for i in range(n):  # count first: one exact allocation
+        if buf[i] == 10:
+            cap += 1
+    starts = np.empty(cap, np.int64)
+    ends = np.empty(cap, np.int64)
+    has_bad = np.zeros(cap, np.bool_)
+    k = 0
+    s = 0
+    bad = False
+    for i in range(n):
+        c = buf[i]
+        if c == 10:
+            starts[k] = s
+            ends[k] = i
+            has_bad[k] = bad
+            k += 1
+            s = i + 1
+            bad = False
+        elif (c < 32 and c != 9 and c != 13) or c > 126:
+            bad = True
+    if s < n:
+        starts[k] = s
+        ends[k] = n
+        has_bad[k] = bad
+        k += 1
+    return starts[:k], ends[:k], has_bad[:k]
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def frame_lines(buf, starts, ends, has_bad, state,
                 status, pstart, pend, fill, fcount, fnum, seq, chan, ts, station, phash, detail):
     """Classify every line ``buf[starts[i]:ends[i]]`` of a chunk; see the module docstring.

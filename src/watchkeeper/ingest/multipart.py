@@ -79,7 +79,7 @@ def _flush_group(g, keys, g_key, g_used, g_count, g_have, g_frag, f_used, f_line
     return n_inc, inc_pos
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def assemble(buf, starts, ends, status, pstart, pend, fill, fcount, fnum, seq, chan, ts, station, phash,
              line_base, window_lines, flush_all,
              keys, g_key, g_used, g_count, g_have, g_first, g_frag,
@@ -277,7 +277,7 @@ def _insert(tab, h, t, line):
     return new
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rehash(old, new):
     n = 0
     for i in range(old.shape[0]):
@@ -304,7 +304,7 @@ def _prune(tab, meta, window_us, window_lines):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def dedup(m_hash, m_ts, m_line, n, start, line_offset, tab, meta, window_us, window_lines, dup):
     """Mark ``dup[i]`` for messages already kept within the time (or line) window, from message ``start``.
 

@@ -43,16 +43,7 @@ class Decoder:
     # -- one chunk of whole lines ------------------------------------------------------------------
     def feed(self, chunk: bytes, final: bool = False) -> Batch:
         buf = np.frombuffer(chunk, np.uint8)
-        nl = np.flatnonzero(buf == 10)
-        starts = np.empty(nl.size + 1, np.int64)
-        starts[0] = 0
-        starts[1:] = nl + 1
-        ends = np.empty(nl.size + 1, np.int64)
-        ends[:-1] = nl
-        ends[-1] = buf.size
-        if starts[-1] == buf.size:  # chunk ends with a newline: no line after it
-            starts = starts[:-1]
-            ends = ends[:-1]
+        starts, ends, has_bad = framing.split_lines(buf)
         n = starts.size
         status = np.empty(n, np.int8)
         pstart = np.empty(n, np.int64)
@@ -66,21 +57,17 @@ class Decoder:
         station = np.empty(n, np.int64)
         phash = np.empty(n, np.uint64)
         detail = np.empty(n, np.int64)
-        # lines holding a byte that is not printable ASCII (tab, CR, LF allowed), found in bulk
-        bad = np.flatnonzero(((buf < 32) & (buf != 9) & (buf != 10) & (buf != 13)) | (buf > 126))
-        has_bad = np.zeros(n, np.bool_)
-        if bad.size:
-            has_bad[np.searchsorted(starts, bad, side="right") - 1] = True
         if n:
             framing.frame_lines(buf, starts, ends, has_bad, self.pghp, status, pstart, pend, fill, fcount,
                                 fnum, seq, chan, ts, station, phash, detail)
         asm = self.asm
+        multi = (status == framing.ST_SENTENCE) & (fcount > 1)
         open_pay = int(asm.f_plen[asm.f_used].sum())
         open_raw = int(asm.f_rlen[asm.f_used].sum())
-        multi = (status == framing.ST_SENTENCE) & (fcount > 1)
         m_buf = np.empty(open_pay + int((pend[multi] - pstart[multi]).sum()) + 1, np.uint8)
-        mr_buf = np.empty(buf.size + open_raw + n + 9 * multipart.N_GROUPS + 1, np.uint8)
-        inc_raw = np.empty(buf.size + open_raw + 1, np.uint8)
+        multi_raw = int((ends[multi] - starts[multi]).sum()) + open_raw
+        mr_buf = np.empty(multi_raw + n + 9 * multipart.N_GROUPS + 1, np.uint8)
+        inc_raw = np.empty(multi_raw + 1, np.uint8)
         cap = n + multipart.N_FRAGS
         m_start = np.empty(cap, np.int64)
         m_end = np.empty(cap, np.int64)
@@ -215,7 +202,7 @@ def _decode(buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_line_las
     name = np.empty((cap, sixbit.W_NAME), np.uint8)
     dest = np.empty((cap, sixbit.W_DEST), np.uint8)
     eta = np.empty((cap, sixbit.W_ETA), np.uint8)
-    nblocks = max(1, min(4 * numba.get_num_threads(), nm // 8192))
+    nblocks = max(1, min(2 * numba.get_num_threads(), nm // 8192))
     bounds = (np.arange(nblocks + 1, dtype=np.int64) * nm) // nblocks
     counts = np.zeros((nblocks, 2), np.int64)
     sixbit.decode_blocks(

@@ -401,7 +401,7 @@ def decode_messages(buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_
     return npos - lo, nst - lo
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def decode_blocks(bounds, counts, buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_line_last, skip,
                   mstat, mtype,
                   p_mmsi, p_ts, p_lat, p_lon, p_sog, p_cog, p_hdg, p_nav, p_rot, p_acc, p_type, p_line, p_line_last,

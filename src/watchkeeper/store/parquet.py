@@ -9,7 +9,9 @@ behind can be found and removed exactly.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -40,23 +42,43 @@ def split_by_day(table: pa.Table) -> list[tuple[str, pa.Table]]:
     """Split a table with a ``ts`` column into ``(day label, rows)`` pieces; null times go to ``unknown``."""
     if table.num_rows == 0:
         return []
-    ts = table.column("ts").combine_chunks()
-    valid = ts.is_valid().to_numpy(zero_copy_only=False)
-    us = ts.cast(pa.int64()).fill_null(0).to_numpy()
-    day = np.where(valid, us // US_PER_DAY, np.iinfo(np.int64).min)
+    ts = table.column("ts")
+    us = np.concatenate([c.cast(pa.int64()).fill_null(NO_DAY_US).to_numpy() for c in ts.chunks])
+    day = us // US_PER_DAY
     first = day[0]
     if (day == first).all():
-        return [(day_label(first) if valid[0] else UNKNOWN_DAY, table)]
-    out = []
-    for d in np.unique(day):
-        idx = np.flatnonzero(day == d)
-        label = UNKNOWN_DAY if d == np.iinfo(np.int64).min else day_label(d)
-        out.append((label, table.take(pa.array(idx))))
-    return out
+        return [(_label(first), table)]
+    unknown = day == _NO_DAY
+    known = day[~unknown]
+    present = []
+    if known.size:
+        lo, hi = known.min(), known.max()
+        if hi - lo <= 4096:  # the usual case: a few days
+            present = list(lo + np.flatnonzero(np.bincount(known - lo)))
+        else:
+            present = list(np.unique(known))
+    if unknown.any():
+        present.append(_NO_DAY)
+    return [(_label(d), table.filter(pa.array(day == d))) for d in present]
+
+
+NO_DAY_US = np.iinfo(np.int64).min // 2  # stands for a null time: far from every real day
+_NO_DAY = NO_DAY_US // US_PER_DAY
+
+
+def _label(day: int) -> str:
+    return UNKNOWN_DAY if day == _NO_DAY else day_label(day)
 
 
 class SourceWriter:
-    """Writes the positions and statics of one source into staging, then publishes them."""
+    """Writes the positions and statics of one source into staging, then publishes them.
+
+    Writing runs in a background thread (Parquet encoding and compression release the GIL, and so do the
+    decoding kernels), so decoding the next chunk overlaps with writing the last one. The queue holds at most
+    ``QUEUE_TABLES`` tables, which bounds memory; an error in the thread is raised on the next call.
+    """
+
+    QUEUE_TABLES = 4
 
     def __init__(self, root: Path, source_id: int, schemas: dict[str, pa.Schema]):
         self.root = root
@@ -69,8 +91,38 @@ class SourceWriter:
         self.parts: dict[tuple[str, str], int] = {}
         self.files: list[Path] = []
         self.rows: dict[str, int] = {t: 0 for t in schemas}
+        self._queue: queue.Queue = queue.Queue(maxsize=self.QUEUE_TABLES)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"parquet-src{source_id}", daemon=True)
+        self._thread.start()
 
     def write(self, table_name: str, table: pa.Table) -> None:
+        """Queue rows for writing (returns at once unless the queue is full)."""
+        self._check()
+        if table.num_rows:
+            self._queue.put((table_name, table))
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is None:
+                try:
+                    self._write_now(*item)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller by _check
+                    self._error = exc
+
+    def _finish_thread(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _write_now(self, table_name: str, table: pa.Table) -> None:
         for day, piece in split_by_day(table):
             key = (table_name, day)
             w = self.writers.get(key)
@@ -91,6 +143,8 @@ class SourceWriter:
             self.rows[table_name] += piece.num_rows
 
     def close(self) -> None:
+        self._finish_thread()
+        self._check()
         for w in self.writers.values():
             w.close()
         self.writers.clear()
@@ -109,6 +163,8 @@ class SourceWriter:
         return final
 
     def abort(self) -> None:
+        self._error = self._error or RuntimeError("aborted")
+        self._finish_thread()
         for w in self.writers.values():
             try:
                 w.close()
