@@ -188,3 +188,12 @@ def test_duplicates_from_two_stations_count_once(tmp_path):
     assert counts["duplicates"] == 20
     assert pos.num_rows == 21
     assert sorted(pos.column("mmsi").to_pylist()) == sorted([273000000 + i for i in range(20)] + [273000000])
+
+
+def test_one_message_as_one_sentence_and_as_two_counts_once(tmp_path):
+    """Stations split long messages differently; the content decides what is a duplicate."""
+    payload, fill = S1 + S2, F2
+    one = tag(s="rx-A", c=EPOCH) + vdm(payload, fill)
+    two = [tag(s="rx-B", c=EPOCH + 2) + vdm(S1, 0, 2, 1, "4", "B"), vdm(S2, F2, 2, 2, "4", "B")]
+    _, st, q, counts = run(tmp_path, [one, *two])
+    assert st.num_rows == 1 and counts["duplicates"] == 2 and counts["decoded"] == 1

@@ -225,10 +225,24 @@ def _is_payload_char(c):
 
 
 @njit(cache=True)
-def _fnv(buf, s, e, h):
+def payload_hash(src, s, e, fill):
+    """64-bit hash of a payload's characters src[s:e] and its fill bits, FNV-style over 8-byte words.
+
+    The framing kernel computes the same hash inline; reassembled messages use this function, so one message
+    received as one sentence by a station and as two by another hashes the same (and counts once).
+    """
+    h = FNV_OFFSET
+    word = np.uint64(0)
+    nb = 0
     for i in range(s, e):
-        h = (h ^ np.uint64(buf[i])) * FNV_PRIME
-    return h
+        word = (word << np.uint64(8)) | np.uint64(src[i])
+        nb += 1
+        if nb == 8:
+            h = (h ^ word) * FNV_PRIME
+            word = np.uint64(0)
+            nb = 0
+    h = (h ^ word ^ np.uint64(nb)) * FNV_PRIME
+    return h ^ np.uint64(fill)
 
 
 @njit(cache=True)

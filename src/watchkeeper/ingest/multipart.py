@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict
 
-from watchkeeper.ingest.framing import FNV_OFFSET, FNV_PRIME, MAX_LINE_BYTES, NO_TS, ST_SENTENCE
+from watchkeeper.ingest.framing import MAX_LINE_BYTES, NO_TS, ST_SENTENCE, payload_hash
 
 N_GROUPS = 2048
 N_FRAGS = 8192
@@ -184,7 +184,6 @@ def assemble(buf, starts, ends, status, pstart, pend, fill, fcount, fnum, seq, c
         g_have[g] |= 1 << (num - 1)
         if g_have[g] == (1 << cnt) - 1:
             m_start[nm] = mpos
-            h = FNV_OFFSET
             t = NO_TS
             last = 0
             first = line_no
@@ -193,8 +192,6 @@ def assemble(buf, starts, ends, status, pstart, pend, fill, fcount, fnum, seq, c
                 fk = g_frag[g, k]
                 pl = f_plen[fk]
                 m_buf[mpos:mpos + pl] = f_pay[fk, :pl]
-                for j in range(pl):
-                    h = (h ^ np.uint64(f_pay[fk, j])) * FNV_PRIME
                 mpos += pl
                 if t == NO_TS:
                     t = f_ts[fk]
@@ -215,7 +212,7 @@ def assemble(buf, starts, ends, status, pstart, pend, fill, fcount, fnum, seq, c
             m_line[nm] = first
             m_line_last[nm] = last
             m_nlines[nm] = cnt
-            m_hash[nm] = h ^ np.uint64(f_fill[flast])
+            m_hash[nm] = payload_hash(m_buf, m_start[nm], mpos, f_fill[flast])
             m_rkind[nm] = 1
             m_re[nm] = mrpos
             nm += 1
