@@ -224,12 +224,12 @@ def _is_payload_char(c):
     return (48 <= c <= 87) or (96 <= c <= 119)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def payload_hash(src, s, e, fill):
     """64-bit hash of a payload's characters src[s:e] and its fill bits, FNV-style over 8-byte words.
 
-    The framing kernel computes the same hash inline; reassembled messages use this function, so one message
-    received as one sentence by a station and as two by another hashes the same (and counts once).
+    One-sentence messages (framing) and reassembled ones (multipart) both use it, so one message received as one
+    sentence by a station and as two by another hashes the same (and counts once).
     """
     h = FNV_OFFSET
     word = np.uint64(0)
@@ -531,23 +531,12 @@ def _frame_range(buf, starts, ends, has_bad, lo, hi, pg,
         elif fend[4] <= fstart[4]:
             ok = False
             detail[li] = 7
-        h = FNV_OFFSET
         if ok:
-            word = np.uint64(0)
-            nb = 0
             for i in range(fstart[4], fend[4]):
-                c = buf[i]
-                if not _is_payload_char(c):
+                if not _is_payload_char(buf[i]):
                     ok = False
                     detail[li] = 8
                     break
-                word = (word << np.uint64(8)) | np.uint64(c)
-                nb += 1
-                if nb == 8:
-                    h = (h ^ word) * FNV_PRIME
-                    word = np.uint64(0)
-                    nb = 0
-            h = (h ^ word ^ np.uint64(nb)) * FNV_PRIME
         if not ok:
             status[li] = R_MALFORMED
             pg[li] = PG_RESET
@@ -585,4 +574,4 @@ def _frame_range(buf, starts, ends, has_bad, lo, hi, pg,
         fnum[li] = num
         seq[li] = sq
         chan[li] = ch
-        phash[li] = h ^ np.uint64(fb)
+        phash[li] = payload_hash(buf, fstart[4], fend[4], fb)

@@ -62,6 +62,12 @@ def _sbits(w, nbits, start, n):
     return x
 
 
+@njit(cache=True, inline="always")
+def _lonlat(xraw, yraw, per_deg):
+    """Degrees from raw longitude/latitude in 1/per_deg degree units, with "not available" (181, 91) flags."""
+    return xraw / per_deg, yraw / per_deg, xraw != 181 * per_deg, yraw != 91 * per_deg
+
+
 @njit(cache=True)
 def _pack(src, s, e, w):
     """Pack the 6-bit values of payload characters src[s:e] into 64-bit words (most significant bit first)."""
@@ -227,36 +233,18 @@ def decode_messages(buf, m_buf, m_kind, m_start, m_end, m_fill, m_ts, m_line, m_
                 hraw = _bits(vv, nbits, o + 78, 9)
                 hdg_ok = hraw < 360
                 hdg = hraw
-                lon_ok = xraw != 108600000
-                lat_ok = yraw != 54600000
-                lon = xraw / 600000.0
-                lat = yraw / 600000.0
+                lon, lat, lon_ok, lat_ok = _lonlat(xraw, yraw, 600000)
             elif t == 4:
                 acc = _bits(vv, nbits, 78, 1) == 1
-                xraw = _sbits(vv, nbits, 79, 28)
-                yraw = _sbits(vv, nbits, 107, 27)
-                lon_ok = xraw != 108600000
-                lat_ok = yraw != 54600000
-                lon = xraw / 600000.0
-                lat = yraw / 600000.0
+                lon, lat, lon_ok, lat_ok = _lonlat(_sbits(vv, nbits, 79, 28), _sbits(vv, nbits, 107, 27), 600000)
             elif t == 21:
                 acc = _bits(vv, nbits, 163, 1) == 1
-                xraw = _sbits(vv, nbits, 164, 28)
-                yraw = _sbits(vv, nbits, 192, 27)
-                lon_ok = xraw != 108600000
-                lat_ok = yraw != 54600000
-                lon = xraw / 600000.0
-                lat = yraw / 600000.0
+                lon, lat, lon_ok, lat_ok = _lonlat(_sbits(vv, nbits, 164, 28), _sbits(vv, nbits, 192, 27), 600000)
             else:  # 27: long-range, 1/10 minute resolution
                 acc = _bits(vv, nbits, 38, 1) == 1
                 nav = _bits(vv, nbits, 40, 4)
                 nav_ok = nav != 15
-                xraw = _sbits(vv, nbits, 44, 18)
-                yraw = _sbits(vv, nbits, 62, 17)
-                lon_ok = xraw != 108600
-                lat_ok = yraw != 54600
-                lon = xraw / 600.0
-                lat = yraw / 600.0
+                lon, lat, lon_ok, lat_ok = _lonlat(_sbits(vv, nbits, 44, 18), _sbits(vv, nbits, 62, 17), 600)
                 sraw = _bits(vv, nbits, 79, 6)
                 sog_ok = sraw != 63
                 sog = float(sraw)
