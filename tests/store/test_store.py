@@ -9,7 +9,7 @@ import textwrap
 import duckdb
 import polars as pl
 import pytest
-from conftest import NMEA_SAMPLES
+from conftest import CSV_SAMPLES, DATA, NMEA_SAMPLES
 
 from watchkeeper import schema
 from watchkeeper.errors import StoreError
@@ -17,6 +17,7 @@ from watchkeeper.ingest.pipeline import ingest_paths
 from watchkeeper.store import Store
 
 ALL_SAMPLES = NMEA_SAMPLES
+EVERY_SAMPLE = [*NMEA_SAMPLES, *CSV_SAMPLES, DATA / "dma" / "dma_sample.csv"]
 
 
 def _snapshot(db):
@@ -29,12 +30,13 @@ def _snapshot(db):
     return pos, st, q, led
 
 
-def test_accounting_invariant_and_quarantine_on_every_sample(tmp_path, nmea_sample):
+@pytest.mark.parametrize("sample", EVERY_SAMPLE, ids=lambda p: p.name)
+def test_accounting_invariant_and_quarantine_on_every_sample(tmp_path, sample):
     with Store.open(tmp_path / "db", create=True) as store:
-        (res,) = ingest_paths(store, [str(nmea_sample)])
+        (res,) = ingest_paths(store, [str(sample)])
         assert res.status == "ingested"
         c = res.counts
-        n_lines = len(nmea_sample.read_bytes().splitlines())
+        n_lines = len(sample.read_bytes().splitlines())
         assert c["lines_in"] == n_lines
         assert c["lines_in"] == sum(c[k] for k in schema.ACCOUNT_FIELDS)
         q_lines = store.con.execute("SELECT coalesce(sum(n_lines), 0) FROM quarantine").fetchall()[0][0]
@@ -43,17 +45,18 @@ def test_accounting_invariant_and_quarantine_on_every_sample(tmp_path, nmea_samp
         assert led["status"] == "complete" and led["lines_in"] == n_lines
         assert led["positions"] == store.relation("positions").count("*").fetchall()[0][0]
         import hashlib
-        assert led["sha256"] == hashlib.sha256(nmea_sample.read_bytes()).hexdigest()
-        assert led["size_bytes"] == nmea_sample.stat().st_size
+        assert led["sha256"] == hashlib.sha256(sample.read_bytes()).hexdigest()
+        assert led["size_bytes"] == sample.stat().st_size
 
 
-def test_reingest_is_a_no_op(tmp_path, nmea_sample):
+@pytest.mark.parametrize("sample", EVERY_SAMPLE, ids=lambda p: p.name)
+def test_reingest_is_a_no_op(tmp_path, sample):
     db = tmp_path / "db"
     with Store.open(db, create=True) as store:
-        ingest_paths(store, [str(nmea_sample)])
+        ingest_paths(store, [str(sample)])
     before = _snapshot(db)
     with Store.open(db) as store:
-        (res,) = ingest_paths(store, [str(nmea_sample)])
+        (res,) = ingest_paths(store, [str(sample)])
     assert res.status == "already"
     assert _snapshot(db) == before
 
