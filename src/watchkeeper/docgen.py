@@ -1,8 +1,8 @@
-"""Generate the reference parts of the docs from the code: table fields and the CLI's ``--help``.
+"""Generate the reference parts of the docs from the code: table fields, thresholds and the CLI's ``--help``.
 
 ``python -m watchkeeper.docgen`` rewrites ``docs/cli.md`` and the generated sections of ``docs/data-model.md``
-(between ``<!-- BEGIN GENERATED: NAME -->`` and ``<!-- END GENERATED: NAME -->``). Tests fail when the committed
-docs differ from what this produces, so the docs cannot drift from the code.
+and ``docs/detections.md`` (between ``<!-- BEGIN GENERATED: NAME -->`` and ``<!-- END GENERATED: NAME -->``).
+Tests fail when the committed docs differ from what this produces, so the docs cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from watchkeeper import schema
+from watchkeeper.config import DETECTORS, Detector, toml_value
 from watchkeeper.ingest.reasons import REASONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,14 +41,42 @@ def generated_sections() -> dict[str, str]:
     return out
 
 
-def render_data_model(text: str) -> str:
-    """Replace every generated section of ``text`` with its current content."""
-    for name, body in generated_sections().items():
-        pat = re.compile(rf"(<!-- BEGIN GENERATED: {name} -->\n).*?(<!-- END GENERATED: {name} -->)", re.S)
+def fill_sections(text: str, sections: dict[str, str], doc: str) -> str:
+    """Replace each generated section ``NAME`` of ``text`` with ``sections[NAME]``; every one must be present."""
+    for name, body in sections.items():
+        pat = re.compile(rf"(<!-- BEGIN GENERATED: {re.escape(name)} -->\n).*?(<!-- END GENERATED: {re.escape(name)} -->)",
+                         re.S)
         if not pat.search(text):
-            raise SystemExit(f"docs/data-model.md lacks the generated section {name!r}")
+            raise SystemExit(f"{doc} lacks the generated section {name!r}")
         text = pat.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
     return text
+
+
+def render_data_model(text: str) -> str:
+    """Replace every generated section of ``text`` with its current content."""
+    return fill_sections(text, generated_sections(), "docs/data-model.md")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def threshold_table(det: Detector) -> str:
+    """The Markdown table of one detector's thresholds (``watchkeeper.config.DETECTORS``)."""
+    rows = ["| setting | default | unit | valid | rationale | source |", "| --- | --- | --- | --- | --- | --- |"]
+    for t in det.thresholds:
+        rows.append(f"| `{t.name}` | `{toml_value(t.default)}` | {t.unit} | {t.valid()} | {_cell(t.rationale)} "
+                    f"| {_cell(t.source)} |")
+    return "\n".join(rows)
+
+
+def render_detections(text: str) -> str:
+    """Replace the ``thresholds-<detector>`` sections of ``docs/detections.md`` with tables from the config."""
+    sections = {f"thresholds-{name}": threshold_table(det) for name, det in DETECTORS.items()}
+    stray = sorted(set(re.findall(r"<!-- BEGIN GENERATED: (thresholds-[\w-]+) -->", text)) - set(sections))
+    if stray:
+        raise SystemExit(f"docs/detections.md has generated sections for unknown detectors: {', '.join(stray)}")
+    return fill_sections(text, sections, "docs/detections.md")
 
 
 def render_cli() -> str:
@@ -71,8 +100,10 @@ def render_cli() -> str:
 def main(argv: list[str] | None = None) -> None:
     dm = ROOT / "docs" / "data-model.md"
     dm.write_text(render_data_model(dm.read_text()))
+    det = ROOT / "docs" / "detections.md"
+    det.write_text(render_detections(det.read_text()))
     (ROOT / "docs" / "cli.md").write_text(render_cli())
-    print(f"wrote {dm} and {ROOT / 'docs' / 'cli.md'}", file=sys.stderr)
+    print(f"wrote {dm}, {det} and {ROOT / 'docs' / 'cli.md'}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -128,11 +128,71 @@ LEDGER = pa.schema(
     ]
 )
 
+# The supporting positions of an event: how many there are, and the key input lines a dossier cites.
+POSITION_REF = pa.struct([
+    pa.field("mmsi", pa.int32(), nullable=False),
+    pa.field("source_id", pa.int32(), nullable=False),
+    pa.field("line", pa.int64(), nullable=False),
+    pa.field("role", pa.string(), nullable=False),
+])
+POSITIONS_SUPPORT = pa.struct([
+    pa.field("n", pa.int32(), nullable=False),
+    pa.field("refs", pa.list_(pa.field("item", POSITION_REF, nullable=False)), nullable=False),
+])
+
+EVENTS = pa.schema(
+    [
+        _f("event_id", pa.string(), "",
+           "Deterministic identifier: the first 32 hex digits of the SHA-256 of the event's defining fields "
+           "(`watchkeeper.detect.events.event_id`), so reruns and both engines give the same id.", False),
+        _f("type", pa.string(), "code",
+           "Event type: port_visit, ais_gap, dark_port_call, encounter, loitering, position_jump, mmsi_conflict, "
+           "identity_change, invalid_identity or activity_surge (rules in docs/detections.md).", False),
+        _f("mmsi", pa.int32(), "",
+           "The transmitter the event is about; null only for activity_surge, which is about a port or area."),
+        _f("other_mmsi", pa.int32(), "",
+           "The second vessel of a two-vessel event (the partner in an encounter; the MMSI an IMO was seen under "
+           "before, for identity_change); null otherwise."),
+        _f("start", TS_TYPE, "UTC",
+           "Start: the first supporting position (for ais_gap, the last position before the silence).", False),
+        _f("end", TS_TYPE, "UTC",
+           "End: the last supporting position (for ais_gap, the first position after the silence, or the end of "
+           "the data for a gap still open, with `open` true in details).", False),
+        _f("lat", pa.float64(), "deg",
+           "WGS84 latitude of the event's representative position (type-specific, see docs/detections.md); null "
+           "when the event has no position."),
+        _f("lon", pa.float64(), "deg", "WGS84 longitude of the representative position; null with `lat`."),
+        _f("port_name", pa.string(), "",
+           "Port the event happened at or concerns (port_visit, dark_port_call, activity_surge); null when none. "
+           "The port fields are exported together as the `port` object."),
+        _f("port_locode", pa.string(), "", "UN/LOCODE of the port (5 characters, no space) when known."),
+        _f("port_lat", pa.float64(), "deg", "WGS84 latitude of the port's reference point; set with `port_name`."),
+        _f("port_lon", pa.float64(), "deg", "WGS84 longitude of the port's reference point; set with `port_name`."),
+        _f("confidence", pa.float64(), "0-1", "How sure the rule is of the event, from 0 to 1 (type-specific).",
+           False),
+        _f("details", pa.string(), "JSON",
+           "Type-specific details as the text of a JSON object, units in the key names (`duration_h`, "
+           "`distance_km`, ...); exported as an object.", False),
+        _f("positions", POSITIONS_SUPPORT, "",
+           "Supporting positions: `n`, how many positions of the vessel(s) support the event, and `refs`, the key "
+           "input lines (mmsi, source_id, line, role `first`, `last`, `key` or `static`) a dossier cites. "
+           "`source_id` + `line` join the positions table (the statics table for role `static`).", False),
+        _f("segment_id", pa.string(), "",
+           "Segment of `mmsi` (one transmitter's track) the event was computed on; null for events not computed "
+           "per segment (identity, activity_surge)."),
+        _f("config_sha256", pa.string(), "",
+           "`Config.sha256()` of the thresholds in force when the event was detected.", False),
+        _f("detector_version", pa.string(), "",
+           "Detector and rule version that produced the event, e.g. `encounter/1`; bumped when the rule changes.",
+           False),
+    ]
+)
+
 # Counters of the accounting invariant, in the order the summary prints them:
 #   lines_in = decoded + rejected + duplicates + incomplete + metadata + skipped
 ACCOUNT_FIELDS = ("decoded", "rejected", "duplicates", "incomplete", "metadata", "skipped")
 
-TABLES = {"positions": POSITIONS, "statics": STATICS, "quarantine": QUARANTINE, "ledger": LEDGER}
+TABLES = {"positions": POSITIONS, "statics": STATICS, "quarantine": QUARANTINE, "ledger": LEDGER, "events": EVENTS}
 
 
 def field_doc(schema: pa.Schema, name: str) -> tuple[str, str]:

@@ -1,0 +1,413 @@
+"""The shared event table: deterministic ids, building and validating a batch, and the public exports.
+
+Every detector returns rows of :data:`watchkeeper.schema.EVENTS`, built with :func:`make_events`. The JSON Lines
+export (:func:`to_jsonl`) is a public contract that other tools and Watchkeeper's evaluation read back
+(:func:`read_jsonl`); each line is one object with, in this order:
+
+``event_id`` (string), ``type`` (string), ``mmsi`` (int; null only for ``activity_surge``), ``other_mmsi``
+(int or null), ``start`` and ``end`` (ISO 8601 UTC ending in ``Z``, microseconds only when not zero), ``lat`` and
+``lon`` (numbers or null), ``port`` (null, or ``{"name", "lat", "lon", "locode"}`` with ``locode`` null when
+unknown), ``confidence`` (number 0-1), ``details`` (object, units in key names), ``positions``
+(``{"n": int, "refs": [{"mmsi", "source_id", "line", "role"}, ...]}``), ``segment_id`` (string or null),
+``config_sha256`` and ``detector_version`` (strings).
+
+CSV (:func:`to_csv`) flattens the port into ``port_*`` columns and writes ``details`` and ``positions`` as JSON
+text; GeoJSON (:func:`to_geojson`) is a FeatureCollection of Point features (``[lon, lat]``, or a null geometry
+for events without a position) whose properties are the JSON Lines object.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from watchkeeper.errors import InputError
+from watchkeeper.schema import EVENTS
+
+EVENT_TYPES = ("port_visit", "ais_gap", "dark_port_call", "encounter", "loitering", "position_jump",
+               "mmsi_conflict", "identity_change", "invalid_identity", "activity_surge")
+# first/last: the first and last supporting position of that vessel; key: another position the rule hinges on
+# (closest approach, the impossible position of a jump); static: a statics row (identity events).
+ROLES = ("first", "last", "key", "static")
+# Event types that concern a port or area rather than one transmitter, so `mmsi` may be null.
+AREA_TYPES = ("activity_surge",)
+CONTRACT_KEYS = ("event_id", "type", "mmsi", "other_mmsi", "start", "end", "lat", "lon", "port", "confidence",
+                 "details", "positions", "segment_id", "config_sha256", "detector_version")
+CSV_COLUMNS = ("event_id", "type", "mmsi", "other_mmsi", "start", "end", "lat", "lon", "port_name", "port_locode",
+               "port_lat", "port_lon", "confidence", "details", "positions", "segment_id", "config_sha256",
+               "detector_version")
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
+_ROW_KEYS = frozenset(EVENTS.names) | {"id_extra"}
+
+
+def event_id(type: str, mmsi: int | None, other_mmsi: int | None, start: Any, end: Any,
+             extra: Mapping[str, Any] | None = None) -> str:
+    """Deterministic id of an event from its defining fields.
+
+    The id is the first 32 hex digits of the SHA-256 of the compact JSON text (keys sorted, ASCII)
+    ``[type, mmsi, other_mmsi, start_us, end_us, extra]``, where ``start_us``/``end_us`` are microseconds since
+    1970-01-01 UTC and ``extra`` is ``{}`` when not given. It depends only on these values, never on the engine,
+    the run or the order of rows, so a rerun gives the same ids.
+
+    Parameters
+    ----------
+    type
+        Event type, one of :data:`EVENT_TYPES`.
+    mmsi, other_mmsi
+        The vessels, in the event's own order (an encounter's two mirrored rows get different ids).
+    start, end
+        Timezone-aware ``datetime``, ``numpy.datetime64`` (UTC), Arrow timestamp scalar, ISO 8601 text with a zone,
+        or integer microseconds since the epoch.
+    extra
+        Further defining fields when the above do not make an event unique (e.g. ``{"port": "RUVVO"}`` for a dark
+        port call candidate, ``{"field": "shipname"}`` for an identity change). Use strings and integers.
+
+    Returns
+    -------
+    str
+        32 lowercase hex digits.
+    """
+    payload = [type, _opt_int(mmsi), _opt_int(other_mmsi), to_us(start), to_us(end), dict(extra or {})]
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:32]
+
+
+def to_us(value: Any) -> int:
+    """Microseconds since 1970-01-01 UTC of a time given in any of the forms :func:`event_id` accepts."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"time {value.isoformat()} has no time zone; give UTC times (tzinfo=datetime.timezone.utc)")
+        return (value - _EPOCH) // _US
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            raise ValueError("time is NaT")
+        return int(value.astype("datetime64[us]").astype(np.int64))
+    if isinstance(value, pa.TimestampScalar):
+        if not value.is_valid or value.type.tz is None:
+            raise ValueError(f"time {value} is null or has no time zone")
+        return value.cast(pa.timestamp("us", tz="UTC")).value
+    raise ValueError(f"not a time: {value!r}")
+
+
+def make_events(rows: Iterable[Mapping[str, Any]] | pa.Table, *, config_sha256: str | None = None,
+                detector_version: str | None = None) -> pa.Table:
+    """Build a validated table of :data:`~watchkeeper.schema.EVENTS` from rows.
+
+    Parameters
+    ----------
+    rows
+        Mappings (or a table) with the fields of ``EVENTS``. ``event_id`` may be left out: it is then computed by
+        :func:`event_id` from the row's fields and its optional ``id_extra`` mapping (not stored). ``details`` may
+        be a mapping or JSON text (stored as canonical JSON text); ``positions`` may be a list of refs (``n`` is
+        then their number) or ``{"n", "refs"}``; optional fields may be left out.
+    config_sha256, detector_version
+        Values for rows that do not carry them.
+
+    Returns
+    -------
+    pyarrow.Table
+        Sorted by mmsi, start, type and event_id, so any engine gives the same table.
+
+    Raises
+    ------
+    ValueError
+        When a row is incomplete or breaks a rule of :func:`validate_events`; the message names the row.
+    """
+    if isinstance(rows, pa.Table):
+        rows = rows.to_pylist()
+    cols: dict[str, list] = {n: [] for n in EVENTS.names}
+    defaults = {"config_sha256": config_sha256, "detector_version": detector_version}
+    for i, row in enumerate(rows):
+        try:
+            _append(cols, row, defaults)
+        except KeyError as e:
+            raise ValueError(f"event row {i}: missing field {e.args[0]!r}") from None
+        except (TypeError, ValueError, AttributeError) as e:
+            raise ValueError(f"event row {i}: {e}") from None
+    table = pa.Table.from_pydict(cols, schema=EVENTS)
+    validate_events(table)
+    return table.sort_by([("mmsi", "ascending"), ("start", "ascending"), ("type", "ascending"),
+                          ("event_id", "ascending")])
+
+
+def _append(cols: dict[str, list], row: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
+    unknown = sorted(set(row) - _ROW_KEYS)
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(_ROW_KEYS))}")
+    start, end = to_us(row["start"]), to_us(row["end"])
+    mmsi, other = _opt_int(row.get("mmsi")), _opt_int(row.get("other_mmsi"))
+    eid = row.get("event_id") or event_id(row["type"], mmsi, other, start, end, row.get("id_extra"))
+    values = {**{n: row.get(n) for n in EVENTS.names}, "event_id": eid, "mmsi": mmsi, "other_mmsi": other,
+              "start": start, "end": end, "details": _canonical_details(row.get("details")),
+              "positions": _support(row.get("positions"))}
+    for k, v in defaults.items():
+        if values[k] is None:
+            values[k] = v
+    if values["confidence"] is not None:
+        values["confidence"] = float(values["confidence"])
+    for n in EVENTS.names:
+        cols[n].append(values[n])
+
+
+def _canonical_details(details: Any) -> str:
+    if details is None:
+        return "{}"
+    obj = json.loads(details) if isinstance(details, str) else details
+    if not isinstance(obj, Mapping):
+        raise ValueError(f"details must be a JSON object, not {details!r}")
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+
+def _support(value: Any) -> dict:
+    if value is None:
+        return {"n": 0, "refs": []}
+    if isinstance(value, Mapping):
+        refs, n = list(value.get("refs") or []), value.get("n")
+    else:
+        refs, n = list(value), None
+    out = []
+    for r in refs:
+        if not isinstance(r, Mapping):
+            raise ValueError(f"a position ref must be a mapping with mmsi, source_id, line, role, not {r!r}")
+        if r.get("role") not in ROLES:
+            raise ValueError(f"position ref role {r.get('role')!r} is not one of {', '.join(ROLES)}")
+        out.append({"mmsi": _int(r["mmsi"]), "source_id": _int(r["source_id"]), "line": _int(r["line"]),
+                    "role": r["role"]})
+    n = len(out) if n is None else _int(n)
+    if n < 0:
+        raise ValueError(f"positions.n must be >= 0, not {n}")
+    return {"n": n, "refs": out}
+
+
+def _int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise ValueError(f"expected an integer, not {v!r}")
+    return int(v)
+
+
+def _opt_int(v: Any) -> int | None:
+    return None if v is None else _int(v)
+
+
+def validate_events(table: pa.Table) -> None:
+    """Check that ``table`` is a valid batch of events; raise ``ValueError`` naming the first offending row.
+
+    Rules: the schema is ``EVENTS``; required fields are set; ``type`` is known; ``mmsi`` is null only for
+    area events and MMSIs are 1-999999999; ``start <= end``; ``confidence`` is 0-1; coordinates are in range and
+    ``lat``/``lon`` are null together; a port has a name, lat and lon (and no port fields without a name);
+    ``details`` is a JSON object; position ref roles are known; ids are 32 hex digits and unique;
+    ``config_sha256`` is 64 hex digits.
+    """
+    if not table.schema.equals(EVENTS, check_metadata=False):
+        got = {f.name: (str(f.type), f.nullable) for f in table.schema}
+        want = {f.name: (str(f.type), f.nullable) for f in EVENTS}
+        diff = [n for n in dict.fromkeys([*want, *got]) if got.get(n) != want.get(n)]
+        raise ValueError(f"not the EVENTS schema; fields that differ: {', '.join(diff)}")
+    for f in EVENTS:
+        if not f.nullable:
+            _check(table, pc.is_null(table[f.name]), f"{f.name} is null")
+    _check(table, pc.invert(pc.is_in(table["type"], pa.array(EVENT_TYPES))),
+           f"type is not one of {', '.join(EVENT_TYPES)}")
+    _check(table, pc.and_(pc.is_null(table["mmsi"]), pc.invert(pc.is_in(table["type"], pa.array(AREA_TYPES)))),
+           f"mmsi is null (allowed only for {', '.join(AREA_TYPES)})")
+    for name in ("mmsi", "other_mmsi"):
+        _check(table, pc.or_(pc.less(table[name], 1), pc.greater(table[name], 999_999_999)),
+               f"{name} is not between 1 and 999999999")
+    _check(table, pc.greater(table["start"], table["end"]), "start is after end")
+    conf = table["confidence"]
+    _check(table, pc.or_(pc.invert(pc.is_finite(conf)), pc.or_(pc.less(conf, 0), pc.greater(conf, 1))),
+           "confidence is not between 0 and 1")
+    for lat, lon in (("lat", "lon"), ("port_lat", "port_lon")):
+        _check(table, pc.or_(pc.invert(pc.is_finite(table[lat])), pc.greater(pc.abs(table[lat]), 90)),
+               f"{lat} is not between -90 and 90")
+        _check(table, pc.or_(pc.invert(pc.is_finite(table[lon])), pc.greater(pc.abs(table[lon]), 180)),
+               f"{lon} is not between -180 and 180")
+        _check(table, pc.not_equal(pc.is_null(table[lat]), pc.is_null(table[lon])), f"only one of {lat}, {lon} is set")
+    no_name = pc.is_null(table["port_name"])
+    _check(table, pc.and_(pc.invert(no_name), pc.is_null(table["port_lat"])), "port_name without port_lat, port_lon")
+    _check(table, pc.and_(no_name, pc.or_(pc.is_valid(table["port_lat"]), pc.is_valid(table["port_locode"]))),
+           "port fields without port_name")
+    _check(table, pc.invert(pc.match_substring_regex(table["event_id"], "^[0-9a-f]{32}$")),
+           "event_id is not 32 lowercase hex digits")
+    _check(table, pc.invert(pc.match_substring_regex(table["config_sha256"], "^[0-9a-f]{64}$")),
+           "config_sha256 is not 64 lowercase hex digits")
+    if pc.count_distinct(table["event_id"]).as_py() != table.num_rows:
+        ids = table["event_id"].to_pylist()
+        dup = next(i for i, e in enumerate(ids) if ids.index(e) != i)
+        raise ValueError(f"event row {dup}: event_id {ids[dup]} is not unique")
+    for i, text in enumerate(table["details"].to_pylist()):
+        try:
+            ok = isinstance(json.loads(text), dict)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"event row {i} ({table['event_id'][i]}): details is not the text of a JSON object")
+    refs = pc.list_flatten(pc.struct_field(table["positions"], "refs"))
+    bad = pc.invert(pc.is_in(pc.struct_field(refs, "role"), pa.array(ROLES)))
+    if pc.any(bad).as_py():
+        raise ValueError(f"a position ref role is not one of {', '.join(ROLES)}")
+
+
+def _check(table: pa.Table, bad: pa.ChunkedArray | pa.Array, message: str) -> None:
+    bad = pc.fill_null(bad, False)
+    if pc.any(bad).as_py():
+        i = pc.index(bad, True).as_py()
+        raise ValueError(f"event row {i} ({table['event_id'][i]}): {message}")
+
+
+# ---------------------------------------------------------------------------------------------------- exports
+
+
+def to_records(table: pa.Table) -> Iterator[dict[str, Any]]:
+    """The JSON Lines objects of the public contract, one per event, in table order."""
+    if not table.schema.equals(EVENTS, check_metadata=False):
+        validate_events(table)  # raises with the fields that differ
+    for r in table.to_pylist():
+        port = None
+        if r["port_name"] is not None:
+            port = {"name": r["port_name"], "lat": r["port_lat"], "lon": r["port_lon"], "locode": r["port_locode"]}
+        yield {"event_id": r["event_id"], "type": r["type"], "mmsi": r["mmsi"], "other_mmsi": r["other_mmsi"],
+               "start": iso_utc(r["start"]), "end": iso_utc(r["end"]), "lat": r["lat"], "lon": r["lon"],
+               "port": port, "confidence": r["confidence"], "details": json.loads(r["details"]),
+               "positions": r["positions"], "segment_id": r["segment_id"], "config_sha256": r["config_sha256"],
+               "detector_version": r["detector_version"]}
+
+
+def iso_utc(t: dt.datetime) -> str:
+    """ISO 8601 UTC text ending in ``Z``: ``2024-03-07T12:00:00Z``, with ``.ffffff`` only when not zero."""
+    t = t.astimezone(dt.UTC)
+    frac = f".{t.microsecond:06d}" if t.microsecond else ""
+    return f"{t:%Y-%m-%dT%H:%M:%S}{frac}Z"
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _writer(fileobj: IO) -> Any:
+    binary = isinstance(fileobj, (io.RawIOBase, io.BufferedIOBase)) or "b" in getattr(fileobj, "mode", "")
+    return (lambda s: fileobj.write(s.encode("utf-8"))) if binary else fileobj.write
+
+
+def to_jsonl(table: pa.Table, fileobj: IO) -> int:
+    """Write the events as JSON Lines (the public contract); return the number of lines written.
+
+    ``fileobj`` is a text or binary file object (UTF-8 is written to a binary one).
+    """
+    write, n = _writer(fileobj), 0
+    for rec in to_records(table):
+        write(_json(rec) + "\n")
+        n += 1
+    return n
+
+
+def to_csv(table: pa.Table, fileobj: IO) -> int:
+    """Write the events as CSV with a header (:data:`CSV_COLUMNS`); return the number of data rows.
+
+    The port is flattened into ``port_name``, ``port_locode``, ``port_lat``, ``port_lon``; ``details`` and
+    ``positions`` are JSON text; times are ISO 8601 UTC; nulls are empty cells.
+    """
+    write, n = _writer(fileobj), 0
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(CSV_COLUMNS)
+    for rec in to_records(table):
+        port = rec["port"] or {}
+        flat = {**rec, "port_name": port.get("name"), "port_locode": port.get("locode"),
+                "port_lat": port.get("lat"), "port_lon": port.get("lon"), "details": _json(rec["details"]),
+                "positions": _json(rec["positions"])}
+        out.writerow(["" if flat[c] is None else flat[c] for c in CSV_COLUMNS])
+        n += 1
+        if buf.tell() > 1 << 20:
+            write(buf.getvalue())
+            buf.seek(0)
+            buf.truncate()
+    write(buf.getvalue())
+    return n
+
+
+def to_geojson(table: pa.Table, fileobj: IO) -> int:
+    """Write the events as a GeoJSON FeatureCollection (RFC 7946); return the number of features.
+
+    Each feature has ``id`` = event_id, a Point geometry ``[lon, lat]`` (null for events without a position) and
+    the JSON Lines object as its properties.
+    """
+    write, n = _writer(fileobj), 0
+    write('{"type":"FeatureCollection","features":[')
+    for rec in to_records(table):
+        geom = None if rec["lat"] is None else {"type": "Point", "coordinates": [rec["lon"], rec["lat"]]}
+        feature = {"type": "Feature", "id": rec["event_id"], "geometry": geom, "properties": rec}
+        write(("\n" if n == 0 else ",\n") + _json(feature))
+        n += 1
+    write("\n]}\n")
+    return n
+
+
+def read_jsonl(fileobj: IO, *, name: str = "<events>") -> pa.Table:
+    """Read a JSON Lines export back into a validated events table (the inverse of :func:`to_jsonl`).
+
+    Raises
+    ------
+    InputError
+        When a line is not a JSON object of the contract or the events break a rule of :func:`validate_events`;
+        the message names ``name`` and the line.
+    """
+    rows = []
+    for lineno, line in enumerate(fileobj, 1):
+        line = line.decode("utf-8") if isinstance(line, bytes) else line
+        if not line.strip():
+            continue
+        where = f"{name}:{lineno}"
+        try:
+            rows.append(_row_from_record(json.loads(line)))
+        except (ValueError, TypeError, KeyError) as e:
+            raise InputError(f"not an event of the JSON Lines contract: {e}", where=where,
+                             fix=f"each line must be one JSON object with keys {', '.join(CONTRACT_KEYS)}") from None
+    try:
+        return make_events(rows)
+    except ValueError as e:
+        raise InputError(f"invalid events: {e} (rows counted from 0 over non-blank lines)", where=name,
+                         fix="check the file was written by watchkeeper.detect.events.to_jsonl") from None
+
+
+def _row_from_record(rec: Any) -> dict[str, Any]:
+    if not isinstance(rec, dict):
+        raise ValueError("the line is not a JSON object")
+    missing = [k for k in CONTRACT_KEYS if k not in rec]
+    if missing:
+        raise ValueError(f"missing key(s) {', '.join(missing)}")
+    for k in ("start", "end"):
+        if not isinstance(rec[k], str) or not rec[k].endswith("Z"):
+            raise ValueError(f"{k} must be ISO 8601 UTC text ending in Z, not {rec[k]!r}")
+    for k in ("lat", "lon", "confidence"):
+        if rec[k] is not None and (isinstance(rec[k], bool) or not isinstance(rec[k], (int, float))):
+            raise ValueError(f"{k} must be a number, not {rec[k]!r}")
+    port = rec["port"]
+    if port is not None and not (isinstance(port, dict) and {"name", "lat", "lon"} <= port.keys()):
+        raise ValueError(f"port must be null or an object with name, lat, lon (and locode), not {port!r}")
+    if not isinstance(rec["details"], dict):
+        raise ValueError("details must be an object")
+    port = port or {}
+    return {"event_id": rec["event_id"], "type": rec["type"], "mmsi": rec["mmsi"], "other_mmsi": rec["other_mmsi"],
+            "start": rec["start"], "end": rec["end"], "lat": rec["lat"], "lon": rec["lon"],
+            "port_name": port.get("name"), "port_locode": port.get("locode"), "port_lat": port.get("lat"),
+            "port_lon": port.get("lon"), "confidence": rec["confidence"], "details": rec["details"],
+            "positions": rec["positions"], "segment_id": rec["segment_id"], "config_sha256": rec["config_sha256"],
+            "detector_version": rec["detector_version"]}
