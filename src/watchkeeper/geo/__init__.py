@@ -1,0 +1,1 @@
+"""Geography: ports and anchorages, coastline, reception."""
