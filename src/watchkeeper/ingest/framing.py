@@ -267,52 +267,14 @@ def _parse_pghp(buf, p, q, vals):
     return t + vals[7] * 1000, station
 
 
-@njit(cache=True, nogil=True)
-def split_lines(buf):
-    """Line boundaries of a chunk in one pass: ``(starts, ends, has_bad)``, ends excluding the newline.
-
-    ``has_bad[i]`` is true when line i holds a byte that is not printable ASCII (tab and CR allowed). A last
-    line without a newline counts; nothing follows a final newline.
-    """
-    n = buf.shape[0]
-    cap = 1024
-    for i in range(n):  # count first: one exact allocation
-        if buf[i] == 10:
-            cap += 1
-    starts = np.empty(cap, np.int64)
-    ends = np.empty(cap, np.int64)
-    has_bad = np.zeros(cap, np.bool_)
-    k = 0
-    s = 0
-    bad = False
-    for i in range(n):
-        c = buf[i]
-        if c == 10:
-            starts[k] = s
-            ends[k] = i
-            has_bad[k] = bad
-            k += 1
-            s = i + 1
-            bad = False
-        elif (c < 32 and c != 9 and c != 13) or c > 126:
-            bad = True
-    if s < n:
-        starts[k] = s
-        ends[k] = n
-        has_bad[k] = bad
-        k += 1
-    return starts[:k], ends[:k], has_bad[:k]
-
-
 @njit(cache=True, nogil=True, parallel=True)
-def frame_lines(buf, starts, ends, has_bad, state,
+def frame_lines(buf, starts, ends, state,
                 status, pstart, pend, fill, fcount, fnum, seq, chan, ts, station, phash, detail):
     """Classify every line ``buf[starts[i]:ends[i]]`` of a chunk; see the module docstring.
 
     Lines are independent, so blocks of lines run in parallel; the one dependency between lines, a ``$PGHP``
     time that belongs to the next sentence, is resolved afterwards by :func:`apply_pghp` (``state`` carries a
-    pending ``$PGHP`` time from chunk to chunk). ``has_bad[i]`` says whether line i holds a byte that is not
-    printable ASCII (checked in bulk beforehand). ``station`` receives the talker (two letters) that keys
+    pending ``$PGHP`` time from chunk to chunk). ``station`` receives the talker (two letters) that keys
     multi-sentence reassembly. ``detail`` receives, for bad checksums, ``found * 256 + computed``; for
     malformed sentences a code of ``MALFORMED_DETAIL``.
     """
@@ -320,7 +282,7 @@ def frame_lines(buf, starts, ends, has_bad, state,
     pg = np.zeros(n, np.int8)
     nblocks = min(64, max(1, n // 4096))
     for b in prange(nblocks):
-        _frame_range(buf, starts, ends, has_bad, n * b // nblocks, n * (b + 1) // nblocks, pg,
+        _frame_range(buf, starts, ends, n * b // nblocks, n * (b + 1) // nblocks, pg,
                      status, pstart, pend, fill, fcount, fnum, seq, chan, ts, station, phash, detail)
     apply_pghp(pg, ts, state)
     return n
@@ -344,7 +306,7 @@ def apply_pghp(pg, ts, state):
 
 
 @njit(cache=True)
-def _frame_range(buf, starts, ends, has_bad, lo, hi, pg,
+def _frame_range(buf, starts, ends, lo, hi, pg,
                  status, pstart, pend, fill, fcount, fnum, seq, chan, ts, station, phash, detail):
     fstart = np.empty(6, np.int64)
     fend = np.empty(6, np.int64)
@@ -366,14 +328,14 @@ def _frame_range(buf, starts, ends, has_bad, lo, hi, pg,
         if e - s > MAX_LINE_BYTES:
             status[li] = R_TOO_LONG
             continue
-        if has_bad[li]:
-            for i in range(s, e):
-                c = buf[i]
-                if (c < 32 and c != 9) or c > 126:
-                    status[li] = R_NOT_TEXT
-                    break
-            if status[li] == R_NOT_TEXT:
-                continue
+        # printable ASCII only (tab allowed); branch-free so that it vectorises
+        bad = 0
+        for i in range(s, e):
+            c = buf[i]
+            bad |= ((c < 32) & (c != 9)) | (c > 126)
+        if bad:
+            status[li] = R_NOT_TEXT
+            continue
         r = s
         tag_ts = NO_TS
         if buf[s] == 92:  # '\' tag block

@@ -43,7 +43,15 @@ class Decoder:
     # -- one chunk of whole lines ------------------------------------------------------------------
     def feed(self, chunk: bytes, final: bool = False) -> Batch:
         buf = np.frombuffer(chunk, np.uint8)
-        starts, ends, has_bad = framing.split_lines(buf)
+        nl = np.flatnonzero(buf == 10)
+        starts = np.empty(nl.size + 1, np.int64)
+        starts[0] = 0
+        starts[1:] = nl + 1
+        ends = np.empty(nl.size + 1, np.int64)
+        ends[:-1] = nl
+        ends[-1] = buf.size
+        if starts[-1] == buf.size:  # the chunk ends with a newline: no line after it
+            starts, ends = starts[:-1], ends[:-1]
         n = starts.size
         status = np.empty(n, np.int8)
         pstart = np.empty(n, np.int64)
@@ -58,7 +66,7 @@ class Decoder:
         phash = np.empty(n, np.uint64)
         detail = np.empty(n, np.int64)
         if n:
-            framing.frame_lines(buf, starts, ends, has_bad, self.pghp, status, pstart, pend, fill, fcount,
+            framing.frame_lines(buf, starts, ends, self.pghp, status, pstart, pend, fill, fcount,
                                 fnum, seq, chan, ts, station, phash, detail)
         asm = self.asm
         multi = (status == framing.ST_SENTENCE) & (fcount > 1)
