@@ -1,0 +1,246 @@
+"""Split each MMSI's positions into segments of kinematically compatible points (one per transmitter).
+
+In the spirit of Global Fishing Watch's segmenter (``GlobalFishingWatch/gpsdio-segment: matcher.py``): the points
+of one MMSI are scanned in time order while a few segments stay open. A point continues the open segment it is
+compatible with - the great-circle distance from that segment's last point is at most ``segment_max_speed_kn`` x
+(elapsed time + ``segment_buffer_h``) - choosing the one with the smallest time-scaled discrepancy; otherwise it
+opens a new segment. Segments silent for longer than ``position_jump.max_return_h`` are closed. See
+``docs/tracks.md`` for the thresholds, the Class A/B and type 27 rules, and the limitations.
+
+The scan is one compiled (numba) pass over sorted arrays; sorting and deduplication are NumPy/Arrow, so the cost is
+that of two sorts plus a linear pass.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numba import njit
+
+from watchkeeper.geo.sphere import EARTH_RADIUS_KM
+from watchkeeper.schema import POSITIONS
+
+KM_PER_NM = 1.852
+# At most this many segments of one MMSI stay open at once; when a new one opens, the one silent longest closes.
+# More than two or three transmitters on one MMSI at the same time is very rare; 8 bounds the work per point.
+MAX_OPEN_SEGMENTS = 8
+# Type 27 positions have 1/10 minute resolution (about 185 m in latitude): distances to or from one are reduced by
+# this much before they are judged, so rounding alone never makes a point look incompatible.
+TYPE27_SLACK_KM = 0.2
+
+SEGMENTED_POSITIONS = pa.schema(
+    list(POSITIONS)
+    + [
+        pa.field("segment_id", pa.string(), nullable=False, metadata={
+            "unit": "", "doc": "Deterministic id of the segment (transmitter track) the row belongs to: "
+                               "'{mmsi}-{first UTC second, YYYYMMDDTHHMMSS}-{n}', n counting segments of the MMSI "
+                               "that start in the same second."}),
+        pa.field("implied_speed_kn", pa.float64(), metadata={
+            "unit": "kn", "doc": "Great-circle distance over elapsed time from the previous row of the same "
+                                 "segment; null for a segment's first row or when no time elapsed."}),
+        pa.field("implausible", pa.bool_(), nullable=False, metadata={
+            "unit": "flag", "doc": "The row is reached from the MMSI's previous row only at a speed beyond its class "
+                                   "maximum (position_jump.max_speed_class_*_kn) and continues no open segment "
+                                   "plausibly; flagged, never removed."}),
+    ]
+)
+
+_CLASS_B_TYPES = (18, 19)
+_CLASS_A_TYPES = (1, 2, 3)
+
+
+@njit(cache=True, inline="always")
+def _haversine_km(lat1, lon1, lat2, lon2):
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    h = min(max(h, 0.0), 1.0)
+    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
+
+
+@njit(cache=True)
+def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weight, max_gap_h, type27_gap_h,
+          max_a_kn, max_b_kn, min_jump_km, max_open):
+    """Assign each row (sorted by mmsi, time) a segment number; return (seg, implied_speed_kn, implausible, starts).
+
+    ``cls``: 0 unknown or neither class, 1 Class A, 2 Class B. ``starts`` holds the first row of each segment.
+    """
+    n = mmsi.shape[0]
+    seg = np.empty(n, np.int64)
+    speed = np.full(n, np.nan)
+    implausible = np.zeros(n, np.bool_)
+    starts = np.empty(n, np.int64)
+    n_seg = 0
+    slot_seg = np.empty(max_open, np.int64)
+    slot_last = np.empty(max_open, np.int64)
+    n_open = 0
+    prev = -1
+    for i in range(n):
+        if i == 0 or mmsi[i] != mmsi[i - 1]:
+            n_open = 0
+            prev = -1
+        # close segments silent for too long (keep the slots compact)
+        j = 0
+        while j < n_open:
+            if (t_s[i] - t_s[slot_last[j]]) / 3600.0 > max_gap_h:
+                n_open -= 1
+                slot_seg[j] = slot_seg[n_open]
+                slot_last[j] = slot_last[n_open]
+            else:
+                j += 1
+        chosen = -1
+        passenger = False
+        if is27[i] and prev >= 0 and (t_s[i] - t_s[prev]) / 3600.0 < type27_gap_h:
+            # a coarse long-range position close in time to another one rides along with the previous row's
+            # segment without becoming its tail, so its rounding never steers the matching
+            for j in range(n_open):
+                if slot_seg[j] == seg[prev]:
+                    chosen = j
+                    passenger = True
+                    break
+        if chosen < 0:
+            best = 2.0
+            for j in range(n_open):
+                k = slot_last[j]
+                dt_h = (t_s[i] - t_s[k]) / 3600.0
+                d_km = _haversine_km(lat[k], lon[k], lat[i], lon[i])
+                if is27[i] or is27[k]:
+                    d_km = max(d_km - TYPE27_SLACK_KM, 0.0)
+                score = (d_km / KM_PER_NM) / (max_speed_kn * (dt_h + buffer_h))
+                if cls[i] != 0 and cls[k] != 0 and cls[i] != cls[k]:
+                    score = score / mismatch_weight if mismatch_weight > 0 else np.inf
+                if score <= 1.0 and score < best:
+                    best = score
+                    chosen = j
+        in_seg_bad = False
+        if chosen >= 0:
+            k = slot_last[chosen]
+            seg[i] = slot_seg[chosen]
+            dt_h = (t_s[i] - t_s[k]) / 3600.0
+            d_km = _haversine_km(lat[k], lon[k], lat[i], lon[i])
+            if dt_h > 0:
+                speed[i] = d_km / KM_PER_NM / dt_h
+            if passenger:
+                lim = max_b_kn if cls[i] == 2 else max_a_kn
+                in_seg_bad = d_km - TYPE27_SLACK_KM > min_jump_km and (dt_h <= 0 or speed[i] > lim)
+            else:
+                slot_last[chosen] = i
+        else:
+            if n_open == max_open:  # close the segment silent longest
+                oldest = 0
+                for j in range(1, n_open):
+                    if t_s[slot_last[j]] < t_s[slot_last[oldest]]:
+                        oldest = j
+                n_open -= 1
+                slot_seg[oldest] = slot_seg[n_open]
+                slot_last[oldest] = slot_last[n_open]
+            slot_seg[n_open] = n_seg
+            slot_last[n_open] = i
+            n_open += 1
+            seg[i] = n_seg
+            starts[n_seg] = i
+            n_seg += 1
+            in_seg_bad = True
+        if prev >= 0 and in_seg_bad:
+            d_km = _haversine_km(lat[prev], lon[prev], lat[i], lon[i])
+            if is27[i] or is27[prev]:
+                d_km -= TYPE27_SLACK_KM
+            if d_km > min_jump_km:
+                dt_h = (t_s[i] - t_s[prev]) / 3600.0
+                lim = max_b_kn if cls[i] == 2 else max_a_kn
+                if dt_h <= 0 or d_km / KM_PER_NM / dt_h > lim:
+                    implausible[i] = True
+        prev = i
+    return seg, speed, implausible, starts[:n_seg].copy()
+
+
+def _np(col: pa.ChunkedArray, dtype) -> np.ndarray:
+    return col.combine_chunks().to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+
+
+def segment(positions: pa.Table, config) -> pa.Table:
+    """Sort, deduplicate and segment positions; flag implausible jumps.
+
+    Parameters
+    ----------
+    positions
+        Rows of :data:`watchkeeper.schema.POSITIONS`, in any order; rows with null ``ts``, ``lat`` or ``lon`` are
+        left out, and of rows with the same ``mmsi``, ``ts``, ``lat`` and ``lon`` only the first (lowest
+        ``source_id``, ``line``) is kept. The caller's table is not modified.
+    config
+        A :class:`watchkeeper.config.Config`; uses ``tracks.segment_max_speed_kn``, ``tracks.segment_buffer_h``,
+        ``tracks.class_mismatch_weight``, ``tracks.type27_min_gap_h``, ``position_jump.max_speed_class_a_kn``,
+        ``position_jump.max_speed_class_b_kn``, ``position_jump.min_distance_km`` and
+        ``position_jump.max_return_h`` (the silence after which a segment closes).
+
+    Returns
+    -------
+    pa.Table
+        :data:`SEGMENTED_POSITIONS`: the kept rows sorted by (``mmsi``, ``ts``, ``line``) with ``segment_id``,
+        ``implied_speed_kn`` and ``implausible``.
+    """
+    tbl = positions.select(POSITIONS.names).cast(POSITIONS)
+    valid = pc.and_(pc.and_(pc.is_valid(tbl["ts"]), pc.is_valid(tbl["lat"])), pc.is_valid(tbl["lon"]))
+    rows = np.flatnonzero(_np(valid, np.bool_))
+    keys = tbl.select(["mmsi", "ts", "line", "source_id", "lat", "lon"]).take(pa.array(rows, pa.int64()))
+    # the output order: (mmsi, ts, line), ties broken by every other key so the result is input-order free
+    order = pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in keys.column_names]).to_numpy()
+    keys = keys.take(pa.array(order, pa.int64()))
+    rows = rows[order]
+    mmsi = _np(keys["mmsi"], np.int64)
+    ts = _np(keys["ts"].cast(pa.int64()), np.int64)
+    lat = _np(keys["lat"], np.float64)
+    lon = _np(keys["lon"], np.float64)
+    # exact duplicates share (mmsi, ts), so only rows of (mmsi, ts) groups of two or more need a closer look; of
+    # each duplicate group the row with the lowest (source_id, line) stays
+    n = rows.shape[0]
+    grouped = np.zeros(n, np.bool_)
+    if n > 1:
+        same = (mmsi[1:] == mmsi[:-1]) & (ts[1:] == ts[:-1])
+        grouped[1:] |= same
+        grouped[:-1] |= same
+    g = np.flatnonzero(grouped)
+    if g.shape[0]:
+        src = _np(keys["source_id"], np.int64)[g]
+        line = _np(keys["line"], np.int64)[g]
+        o = g[np.lexsort((line, src, lon[g], lat[g], ts[g], mmsi[g]))]
+        dup = np.zeros(o.shape[0], np.bool_)
+        dup[1:] = (mmsi[o[1:]] == mmsi[o[:-1]]) & (ts[o[1:]] == ts[o[:-1]]) & (lat[o[1:]] == lat[o[:-1]]) & (
+            lon[o[1:]] == lon[o[:-1]])
+        keep = np.ones(n, np.bool_)
+        keep[o[dup]] = False
+        rows, mmsi, ts, lat, lon = rows[keep], mmsi[keep], ts[keep], lat[keep], lon[keep]
+    out = tbl.take(pa.array(rows, pa.int64()))
+
+    msg = _np(out["msg_type"], np.int64)
+    cls = np.where(np.isin(msg, _CLASS_B_TYPES), 2, np.where(np.isin(msg, _CLASS_A_TYPES), 1, 0)).astype(np.int8)
+    t_s = ts.astype(np.float64) / 1e6
+    tr, pj = config.tracks, config.position_jump
+    seg, speed, implausible, starts = _scan(
+        mmsi, t_s, lat, lon, cls, msg == 27,
+        float(tr.segment_max_speed_kn), float(tr.segment_buffer_h), float(tr.class_mismatch_weight),
+        float(pj.max_return_h), float(tr.type27_min_gap_h), float(pj.max_speed_class_a_kn),
+        float(pj.max_speed_class_b_kn), float(pj.min_distance_km), MAX_OPEN_SEGMENTS)
+
+    # segment ids: mmsi, first second, and n among the MMSI's segments that start in that second
+    first_mmsi = mmsi[starts]
+    first_s = ts[starts] // 1_000_000
+    nth = np.zeros(starts.shape[0], np.int64)
+    if starts.shape[0] > 1:
+        same = (first_mmsi[1:] == first_mmsi[:-1]) & (first_s[1:] == first_s[:-1])
+        # running count within runs of equal (mmsi, second); segments are numbered in time order within an MMSI
+        idx = np.arange(1, starts.shape[0])
+        run_start = np.maximum.accumulate(np.where(~same, idx, 0))
+        nth[1:] = np.where(same, idx - run_start, 0)
+    stamp = pc.strftime(pa.array(first_s, pa.timestamp("s", tz="UTC")), format="%Y%m%dT%H%M%S")
+    ids = pc.binary_join_element_wise(
+        pa.array(first_mmsi).cast(pa.string()), stamp, pa.array(nth).cast(pa.string()), "-")
+    out = out.append_column(SEGMENTED_POSITIONS.field("segment_id"), pc.take(ids, pa.array(seg)))
+    out = out.append_column(SEGMENTED_POSITIONS.field("implied_speed_kn"), pa.array(speed, from_pandas=True))
+    out = out.append_column(SEGMENTED_POSITIONS.field("implausible"), pa.array(implausible))
+    return out.cast(SEGMENTED_POSITIONS)
