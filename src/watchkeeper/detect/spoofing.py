@@ -1,0 +1,202 @@
+"""``position_jump`` events: impossible excursions that return, positions on land, and GNSS default positions.
+
+Rules (thresholds in ``watchkeeper.config`` sections ``position_jump`` and ``tracks``), all over the output of
+:func:`watchkeeper.tracks.segment`:
+
+* **speed** -- the segmenter flags a row ``implausible`` when it is reached from the MMSI's previous row only
+  beyond the class maximum (``max_speed_class_a_kn`` / ``max_speed_class_b_kn``, farther than
+  ``min_distance_km``) and continues no open segment; such a row starts a segment of its own. A jump is a
+  stretch of consecutive rows of the MMSI that starts with such a row and forms a *whole* segment (the
+  segment has no rows elsewhere, so it is not a second transmitter interleaving with the first), after which
+  the MMSI's next row continues the segment that preceded the stretch within ``max_return_h``
+  (``returned`` = true). A stretch at the end of the MMSI's data with fewer than
+  ``tracks.min_segment_positions`` rows is reported with ``returned`` = false and lower confidence; longer
+  unreturned stretches are left to segmentation (another transmitter).
+* **on_land** -- consecutive rows of one segment lying more than ``tracks.land_tolerance_km`` inside the
+  coastline (:meth:`watchkeeper.geo.coast.Coast.on_land`).
+* **null_island** -- consecutive rows of one segment at exactly 0 N 0 E, the value of an unset GNSS position.
+* **frozen_position** -- at least ``min_gnss_loss_positions`` consecutive rows of one segment with exactly the
+  same latitude and longitude while every one reports a speed over ground of at least
+  :data:`FROZEN_MIN_SOG_KN`: positions are resolved to 1/10000 minute (about 0.2 m), so a ship really moving
+  at that speed cannot repeat its position; a receiver that lost its fix and repeats the last one can.
+
+Reports with no position at all (lat 91 / lon 181) never reach the segmented table, so runs of them are not
+judged here. A speed stretch whose every row is already reported as on land or null island is not reported a
+second time. The kernels are NumPy over the sorted arrays; Python runs once per event.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from watchkeeper.config import Config
+from watchkeeper.detect.events import make_events
+from watchkeeper.geo.sphere import haversine_km
+
+VERSION = "position_jump/1"
+KM_PER_NM = 1.852
+FROZEN_MIN_SOG_KN = 3.0
+"""Minimum reported speed for a repeated identical position to count as frozen: at 3 kn a ship moves about 15 m
+between Class A reports, far beyond the 0.2 m resolution; below it, anchored ships with speed noise would count."""
+
+_CONFIDENCE = {"speed": 0.9, "speed_unreturned": 0.5, "on_land": 0.9, "null_island": 0.95, "frozen_position": 0.7}
+
+
+def columns(segmented: pa.Table) -> dict[str, np.ndarray]:
+    """The arrays the detectors read from a segmented table (rows in its order), with ``seg`` a segment code."""
+    def num(name, dtype, null):
+        col = segmented[name].combine_chunks()
+        if pa.types.is_timestamp(col.type):
+            col = col.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+        return np.asarray(col.cast(pa.float64() if dtype == np.float64 else pa.int64()).fill_null(null)
+                          .to_numpy(zero_copy_only=False), dtype=dtype)
+
+    enc = pc.dictionary_encode(segmented["segment_id"].combine_chunks())
+    return {"mmsi": num("mmsi", np.int64, -1), "ts": num("ts", np.int64, 0), "lat": num("lat", np.float64, np.nan),
+            "lon": num("lon", np.float64, np.nan), "sog": num("sog_kn", np.float64, np.nan),
+            "speed": num("implied_speed_kn", np.float64, np.nan),
+            "msg_type": num("msg_type", np.int64, 0), "source_id": num("source_id", np.int64, -1),
+            "line": num("line", np.int64, -1), "seg": np.asarray(enc.indices.to_numpy(), dtype=np.int64),
+            "seg_names": np.asarray(enc.dictionary.to_pylist(), dtype=object),
+            "implausible": np.asarray(segmented["implausible"].combine_chunks().fill_null(False)
+                                      .to_numpy(zero_copy_only=False), dtype=bool)}
+
+
+def runs(mask: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last index (inclusive) of each run of consecutive true ``mask`` values with equal ``group``."""
+    idx = np.flatnonzero(mask)
+    if not len(idx):
+        return idx, idx
+    brk = np.r_[True, (np.diff(idx) != 1) | (group[idx[1:]] != group[idx[:-1]])]
+    return idx[brk], idx[np.r_[brk[1:], True]]
+
+
+def ref(c: dict[str, np.ndarray], i: int, role: str) -> dict:
+    return {"mmsi": int(c["mmsi"][i]), "source_id": int(c["source_id"][i]), "line": int(c["line"][i]), "role": role}
+
+
+def position_jumps(segmented: pa.Table, coast, config: Config | None = None) -> pa.Table:
+    """Position jumps, positions on land and GNSS default positions (``position_jump`` events).
+
+    Parameters
+    ----------
+    segmented
+        Output of :func:`watchkeeper.tracks.segment` (rows sorted by mmsi and time); not modified.
+    coast
+        A :class:`watchkeeper.geo.coast.Coast` (e.g. ``Coast.default()``).
+    config
+        Thresholds; the defaults when ``None``.
+
+    Returns
+    -------
+    pyarrow.Table
+        :data:`~watchkeeper.schema.EVENTS`: one event per stretch, ``start``/``end`` its first and last row,
+        ``lat``/``lon`` its first position, ``segment_id`` its segment, refs to its first and last rows (and for a
+        speed jump the farthest row as ``key``). ``details.rule`` is ``speed``, ``on_land``, ``null_island`` or
+        ``frozen_position``; every rule gives ``n_positions``; ``speed`` adds ``max_implied_speed_kn``,
+        ``jump_distance_km`` (farthest row from the last position before the stretch) and ``returned``;
+        ``on_land`` adds ``max_inland_km``.
+    """
+    config = config or Config()
+    pj, tr = config.position_jump, config.tracks
+    c = columns(segmented)
+    n = len(c["mmsi"])
+    out: list[dict] = []
+    if n == 0:
+        return make_events(out, config_sha256=config.sha256(), detector_version=VERSION)
+    lat, lon, seg, t_h = c["lat"], c["lon"], c["seg"], c["ts"] / 3.6e9
+
+    # per-segment rules run in segment-contiguous order (stable, so time order inside a segment)
+    order = np.argsort(seg, kind="stable")
+    null_island = (lat == 0.0) & (lon == 0.0)
+    on_land = np.zeros(n, bool)
+    cand = ~null_island & np.isfinite(lat) & np.isfinite(lon)
+    on_land[cand] = np.asarray(coast.on_land(lat[cand], lon[cand], buffer_m=float(tr.land_tolerance_km) * 1000.0))
+    for rule, mask in (("on_land", on_land), ("null_island", null_island)):
+        for a, b in zip(*runs(mask[order], seg[order])):
+            rows = order[a:b + 1]
+            details = {"rule": rule, "n_positions": len(rows)}
+            if rule == "on_land":
+                d = np.asarray(coast.distance_to_shore_km(lat[rows], lon[rows]), dtype=float)
+                details["max_inland_km"] = round(float(max(-np.nanmin(d), 0.0)), 3)
+            out.append(_event(c, rows[0], rows[-1], rule, _CONFIDENCE[rule], details))
+
+    o_lat, o_lon, o_seg, o_sog = lat[order], lon[order], seg[order], c["sog"][order]
+    same = np.zeros(n, bool)
+    same[1:] = (o_seg[1:] == o_seg[:-1]) & (o_lat[1:] == o_lat[:-1]) & (o_lon[1:] == o_lon[:-1]) & (
+        o_sog[1:] >= FROZEN_MIN_SOG_KN) & (o_sog[:-1] >= FROZEN_MIN_SOG_KN) & ~null_island[order][1:]
+    for a, b in zip(*runs(same, o_seg)):
+        if b - a + 2 >= pj.min_gnss_loss_positions:  # the run repeats the row before it
+            rows = order[a - 1:b + 1]
+            out.append(_event(c, rows[0], rows[-1], "frozen_position", _CONFIDENCE["frozen_position"],
+                              {"rule": "frozen_position", "n_positions": len(rows),
+                               "min_sog_kn": round(float(np.nanmin(c["sog"][rows])), 2)}))
+
+    out.extend(_speed_jumps(c, t_h, on_land | null_island, config))
+    return make_events(out, config_sha256=config.sha256(), detector_version=VERSION)
+
+
+def _speed_jumps(c: dict[str, np.ndarray], t_h: np.ndarray, covered: np.ndarray, config: Config) -> list[dict]:
+    pj, tr = config.position_jump, config.tracks
+    mmsi, seg, lat, lon = c["mmsi"], c["seg"], c["lat"], c["lon"]
+    n = len(mmsi)
+    # runs of consecutive rows of one MMSI in one segment, in the table's (mmsi, time) order
+    brk = np.r_[True, (mmsi[1:] != mmsi[:-1]) | (seg[1:] != seg[:-1])]
+    rs = np.flatnonzero(brk)
+    re = np.r_[rs[1:], n] - 1
+    run_seg, run_mmsi = seg[rs], mmsi[rs]
+    whole = np.bincount(run_seg, minlength=int(seg.max()) + 1)[run_seg] == 1
+    has_prev = np.r_[False, run_mmsi[1:] == run_mmsi[:-1]]
+    has_next = np.r_[run_mmsi[:-1] == run_mmsi[1:], False]
+    prev_seg = np.r_[-1, run_seg[:-1]]
+    next_seg = np.r_[run_seg[1:], -2]
+    before = np.maximum(rs - 1, 0)
+    after = np.minimum(re + 1, n - 1)
+    returned = has_prev & has_next & (next_seg == prev_seg) & (t_h[after] - t_h[before] <= pj.max_return_h)
+    at_end = ~has_next & (re - rs + 1 < tr.min_segment_positions)
+    keep = c["implausible"][rs] & whole & has_prev & (returned | at_end)
+    if not keep.any():
+        return []
+    # farthest row of each stretch from the last position before it
+    length = re - rs + 1
+    owner = np.repeat(np.arange(len(rs)), length)
+    dist = haversine_km(lat[before][owner], lon[before][owner], lat, lon)
+    far = np.zeros(len(rs), np.int64)
+    jump_km = np.maximum.reduceat(dist, rs)
+    is_max = dist == jump_km[owner]
+    far_rows = np.flatnonzero(is_max)
+    far[owner[far_rows][::-1]] = far_rows[::-1]  # first farthest row of each run
+    # speeds: into the stretch, inside it, and back out when it returned
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v_in = haversine_km(lat[before], lon[before], lat[rs], lon[rs]) / KM_PER_NM / (t_h[rs] - t_h[before])
+        v_out = haversine_km(lat[re], lon[re], lat[after], lon[after]) / KM_PER_NM / (t_h[after] - t_h[re])
+    v_out = np.where(returned, v_out, np.nan)
+    inner = c["speed"]
+    out = []
+    for k in np.flatnonzero(keep):
+        a, b = int(rs[k]), int(re[k])
+        if covered[a:b + 1].all():
+            continue  # every row is reported by the on-land or null-island rule
+        speeds = np.r_[v_in[k], v_out[k], inner[a + 1:b + 1]]
+        speeds = speeds[np.isfinite(speeds)]
+        ret = bool(returned[k])
+        details = {"rule": "speed", "n_positions": int(b - a + 1), "returned": ret,
+                   "max_implied_speed_kn": round(float(speeds.max()), 1) if len(speeds) else None,
+                   "jump_distance_km": round(float(jump_km[k]), 3)}
+        conf = _CONFIDENCE["speed" if ret else "speed_unreturned"]
+        out.append(_event(c, a, b, "speed", conf, details, key=int(far[k])))
+    return out
+
+
+def _event(c, first: int, last: int, rule: str, confidence: float, details: dict, key: int | None = None) -> dict:
+    refs = [ref(c, first, "first")]
+    if last != first:
+        refs.append(ref(c, last, "last"))
+    if key is not None and key not in (first, last):
+        refs.append(ref(c, key, "key"))
+    return {"type": "position_jump", "mmsi": int(c["mmsi"][first]), "start": int(c["ts"][first]),
+            "end": int(c["ts"][last]), "lat": float(c["lat"][first]), "lon": float(c["lon"][first]),
+            "confidence": confidence, "details": details, "positions": {"n": details["n_positions"], "refs": refs},
+            "segment_id": str(c["seg_names"][c["seg"][first]]), "id_extra": {"rule": rule}}

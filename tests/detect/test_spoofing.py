@@ -1,0 +1,102 @@
+"""position_jump on hand-made tracks: a returning jump, a point on land, GNSS defaults, a clean track."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+
+from watchkeeper.config import Config
+from watchkeeper.detect.events import validate_events
+from watchkeeper.detect.spoofing import position_jumps
+from watchkeeper.geo.coast import Coast
+from watchkeeper.schema import POSITIONS
+from watchkeeper.tracks import segment
+
+CFG = Config()
+T0 = datetime(2024, 3, 1, 20, 0, tzinfo=UTC)
+MMSI = 273350000
+PYONGYANG = (39.03, 125.75)
+
+
+def table(rows) -> pa.Table:
+    """Positions from (mmsi, ts, lat, lon, sog_kn) tuples; line = 1-based index."""
+    cols = {name: [] for name in POSITIONS.names}
+    for i, (mmsi, ts, lat, lon, sog) in enumerate(rows, 1):
+        full = dict.fromkeys(POSITIONS.names)
+        full.update(mmsi=mmsi, ts=ts, lat=lat, lon=lon, sog_kn=sog, msg_type=1, source_id=1, line=i, line_last=i)
+        for name in POSITIONS.names:
+            cols[name].append(full[name])
+    return pa.Table.from_pydict(cols, schema=POSITIONS)
+
+
+def sea_track(n=40, step_min=10.0, lat0=38.2, lon0=124.2, speed_kn=10.0, mmsi=MMSI):
+    """A ship heading north-east in Korea Bay (open sea) at 10 kn."""
+    rows = []
+    for k in range(n):
+        d_nm = speed_kn * step_min / 60 * k
+        lat = lat0 + d_nm / 60 * math.cos(math.radians(45))
+        lon = lon0 + d_nm / 60 * math.sin(math.radians(45)) / math.cos(math.radians(lat0))
+        rows.append([mmsi, T0 + timedelta(minutes=step_min * k), lat, lon, speed_kn])
+    return rows
+
+
+def detect(rows):
+    ev = position_jumps(segment(table(rows), CFG), Coast.default(), CFG)
+    validate_events(ev)
+    return ev
+
+
+def test_continuous_plausible_track_gives_no_event():
+    assert detect(sea_track()).num_rows == 0
+
+
+def test_three_point_jump_200_km_away_and_back():
+    rows = sea_track()
+    for k in (20, 21, 22):  # 200 km due south for three reports, moving on plausibly there
+        rows[k][2] -= 200 / 111.2
+    ev = detect(rows)
+    assert ev.num_rows == 1
+    r = ev.to_pylist()[0]
+    d = json.loads(r["details"])
+    assert r["type"] == "position_jump" and r["mmsi"] == MMSI and r["other_mmsi"] is None
+    assert r["start"] == rows[20][1] and r["end"] == rows[22][1]
+    assert d["rule"] == "speed" and d["returned"] is True and d["n_positions"] == 3
+    assert 190 < d["jump_distance_km"] < 215
+    assert d["max_implied_speed_kn"] > CFG.position_jump.max_speed_class_a_kn
+    assert [(x["line"], x["role"]) for x in r["positions"]["refs"]][:2] == [(21, "first"), (23, "last")]
+
+
+def test_single_point_at_pyongyang_is_one_on_land_event():
+    rows = sea_track()
+    rows[15][2:4] = PYONGYANG
+    ev = detect(rows)
+    assert ev.num_rows == 1
+    r = ev.to_pylist()[0]
+    d = json.loads(r["details"])
+    assert d["rule"] == "on_land" and d["n_positions"] == 1 and d["max_inland_km"] > 10
+    assert r["start"] == r["end"] == rows[15][1]
+    assert (r["lat"], r["lon"]) == PYONGYANG
+
+
+def test_null_island_and_frozen_position():
+    rows = sea_track()
+    rows[10][2:4] = (0.0, 0.0)
+    for k in range(30, 35):  # the fix freezes while the ship reports 10 kn
+        rows[k][2:4] = rows[29][2:4]
+    ev = detect(rows)
+    got = {json.loads(d)["rule"]: (s, e) for d, s, e in zip(ev["details"].to_pylist(), ev["start"].to_pylist(),
+                                                             ev["end"].to_pylist())}
+    assert got == {"null_island": (rows[10][1], rows[10][1]), "frozen_position": (rows[29][1], rows[34][1])}
+
+
+def test_ids_are_deterministic_and_input_order_free():
+    rows = sea_track()
+    for k in (20, 21, 22):
+        rows[k][2] -= 200 / 111.2
+    rows[5][2:4] = PYONGYANG
+    a, b = detect(rows), detect(rows[::-1])
+    assert a.num_rows == 2
+    assert a["event_id"].to_pylist() == b["event_id"].to_pylist()
