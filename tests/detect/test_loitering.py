@@ -1,0 +1,72 @@
+"""Loitering on hand-made tracks: drifting offshore in the Sea of Japan, the same near a port, a short slow spell."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from test_port_visits import PORT, positions
+
+from watchkeeper.config import Config
+from watchkeeper.detect.events import to_records, validate_events
+from watchkeeper.detect.loitering import loitering
+from watchkeeper.geo.gazetteer import load_gazetteer
+from watchkeeper.geo.sphere import haversine_km
+from watchkeeper.tracks import segment
+
+CFG = Config()
+KM_PER_DEG_LON = 111.2 * np.cos(np.radians(41.6))
+OFFSHORE = (41.6, 134.2)  # Sea of Japan, well over 50 km from any port or anchorage
+
+
+def transit_drift_transit(at, drift_h: float, drift_kn: float = 1.0, transit_kn: float = 12.0):
+    """Waypoints: 2 h east at transit_kn to ``at``, drift east for drift_h at drift_kn, 2 h east at transit_kn."""
+    lat, lon = at
+    dlon = lambda kn, h: kn * 1.852 * h / (111.2 * np.cos(np.radians(lat)))
+    a = lon + dlon(drift_kn, drift_h)
+    return [(0.0, lat, lon - dlon(transit_kn, 2.0)), (2.0, lat, lon), (2.0 + drift_h, lat, a),
+            (4.0 + drift_h, lat, a + dlon(transit_kn, 2.0))]
+
+
+def events(table: pa.Table) -> list[dict]:
+    out = loitering(segment(table, CFG), load_gazetteer(), CFG)
+    validate_events(out)
+    return list(to_records(out))
+
+
+def test_offshore_drift_of_three_hours_is_one_loitering_event():
+    _, d = load_gazetteer().nearest(np.array([OFFSHORE[0]]), np.array([OFFSHORE[1]]))
+    assert d[0] > 50
+    [e] = events(positions(273100001, transit_drift_transit(OFFSHORE, 3.0)))
+    t0 = dt.datetime(2024, 3, 1, 6, 0, tzinfo=dt.UTC)
+    start_h = (dt.datetime.fromisoformat(e["start"]) - t0).total_seconds() / 3600
+    d = e["details"]
+    # the 1 h averaging window trims at most half an hour at each end of the 3 h drift, and adds nothing beyond it
+    assert 2.0 <= start_h <= 2.5 and 2.0 <= d["duration_h"] <= 3.0
+    assert d["median_speed_kn"] == pytest.approx(1.0, abs=0.05)
+    assert d["distance_from_port_km"] > 40 and d["n_positions"] == e["positions"]["n"]
+    assert d["n_positions"] == round(d["duration_h"] * 20) + 1
+    assert 0.5 <= e["confidence"] <= 1.0 and e["type"] == "loitering"
+    assert float(haversine_km(e["lat"], e["lon"], *OFFSHORE)) < 1.852 * 3
+
+
+def test_same_drift_near_a_port_is_not_loitering():
+    near = (PORT[0] - 0.03, PORT[1])  # about 3 km from Vostochnyy
+    assert events(positions(273100002, transit_drift_transit(near, 3.0))) == []
+    # and far enough away it is: the port rule is what removed it
+    lenient = CFG.replace(loitering={"min_port_distance_km": 0.0})
+    table = positions(273100002, transit_drift_transit(near, 3.0))
+    assert loitering(segment(table, lenient), load_gazetteer(), lenient).num_rows == 1
+
+
+def test_slow_for_one_hour_only_is_not_loitering():
+    assert events(positions(273100003, transit_drift_transit(OFFSHORE, 1.0))) == []
+
+
+def test_event_ids_are_deterministic():
+    table = positions(273100004, transit_drift_transit(OFFSHORE, 4.0))
+    a = loitering(segment(table, CFG), load_gazetteer(), CFG)
+    b = loitering(segment(table.take(pa.array(np.arange(table.num_rows)[::-1])), CFG), load_gazetteer(), CFG)
+    assert a.num_rows == 1 and a.equals(b)
