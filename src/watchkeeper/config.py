@@ -288,8 +288,10 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in [
            "Slow stretches shorter than this are not loitering.",
            "2 h, GFW loitering (files/loitering.md); Pew/GFW transshipment reports and Starboard use 4 h", 0),
         _t("block_h", 1.0, "h",
-           "Implied speed is averaged over blocks of this length and consecutive slow blocks are merged.",
-           "hourly blocks, GFW loitering (files/loitering.md)", 0, minimum_exclusive=True),
+           "Implied speed is averaged over a window of this length centred on each position (GFW averages over "
+           "clock-hour blocks, which cut up to an hour off each end of a slow stretch); consecutive slow positions "
+           "are merged.",
+           "hourly blocks, GFW loitering (files/loitering.md); centred window: Watchkeeper", 0, minimum_exclusive=True),
         _t("min_port_distance_km", 10.0, "km",
            "Slow stretches closer than this to a port or anchorage are waiting or berthing (port visits), not "
            "loitering.",
