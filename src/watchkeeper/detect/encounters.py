@@ -1,0 +1,305 @@
+"""Encounters: two vessels side by side, slow, away from ports, for a long time (a transfer at sea).
+
+Rules (thresholds of ``[encounter]`` in :mod:`watchkeeper.config`; Global Fishing Watch's definition):
+
+* Every segment with at least ``tracks.min_segment_positions`` positions (implausible rows left out) is resampled
+  onto one global time grid of step ``resample_interval_min``, aligned on the Unix epoch, so all vessels share
+  the same instants and UTC midnight plays no part (no loss at day boundaries, GFW's known flaw). A grid instant
+  between two consecutive positions at most ``max_interpolation_gap_h`` apart gets the linearly interpolated
+  position; across a longer silence only instants that coincide with a position are kept, so the silence breaks
+  adjacency. The speed of a grid point is the reported SOG interpolated between the two positions when both
+  have it, else the implied speed between them.
+* Each grid point is hashed into (grid slot, 3-D cell of the Earth-centred unit-sphere coordinates, cell edge
+  ``max(max_distance_m, 50 m)``); only points of the same slot in the same or one of the 26 neighbouring cells
+  are compared, so the search is linear in the number of points (no pairwise loop, no trouble at the
+  antimeridian or the poles). Points of the same MMSI are never paired (neither two segments of one MMSI).
+* A pair of points at most ``max_distance_m`` apart (great circle) is adjacent. Consecutive grid slots in which
+  the same two segments are adjacent form a run; a run is an encounter when it lasts at least ``min_duration_h``
+  (from its first to its last slot), the median speed of each vessel over it is below ``max_median_speed_kn``, and
+  its median location is at least ``min_port_distance_km`` from every port and anchorage of the gazetteer. A queue
+  of ships at anchor therefore gives encounters only between ships that really lie within the distance.
+
+The event has ``mmsi`` the smaller and ``other_mmsi`` the larger MMSI, ``start``/``end`` the first and last grid
+instant of the run, ``lat``/``lon`` the median midpoint, ``confidence`` = min(1, 0.5 x duration /
+``min_duration_h``), and refs to the positions bracketing the run for each vessel. Resampling, hashing and the
+pair search are compiled (numba) passes over sorted arrays.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+from numba import njit
+
+from watchkeeper.config import Config
+from watchkeeper.detect.events import make_events
+from watchkeeper.detect.port_visits import ref, track_arrays
+from watchkeeper.geo.gazetteer import Gazetteer
+from watchkeeper.geo.sphere import EARTH_RADIUS_KM
+
+VERSION = "encounter/1"
+KM_PER_NM = 1.852
+MIN_CELL_KM = 0.05  # 21 bits per axis cover the Earth's diameter down to ~6 m cells; this keeps a wide margin
+_BITS = 21
+_OFFSET = 1 << (_BITS - 1)
+
+
+@njit(cache=True, inline="always")
+def _hav_km(lat1, lon1, lat2, lon2):
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    dl = math.radians(lon2 - lon1)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
+
+
+@njit(cache=True)
+def _resample(bounds, ts_us, lat, lon, speed_kn, step_us, max_gap_us, min_positions, fill,
+              o_seg, o_slot, o_lat, o_lon, o_speed, o_left, o_right):
+    """Grid points of every segment; with ``fill`` False only count them. Returns the number of points."""
+    k = 0
+    for s in range(bounds.shape[0] - 1):
+        lo, hi = bounds[s], bounds[s + 1]
+        if hi - lo < min_positions:
+            continue
+        for i in range(lo, hi):
+            t0 = ts_us[i]
+            first_slot = -((-t0) // step_us)  # ceil
+            if i + 1 < hi and ts_us[i + 1] - t0 <= max_gap_us:
+                j = i + 1
+                t1 = ts_us[j]
+                last_slot = (t1 - 1) // step_us  # the slots in [t0, t1)
+                if last_slot < first_slot:
+                    continue
+                if fill:
+                    dt = float(t1 - t0)
+                    sog0, sog1 = speed_kn[i], speed_kn[j]
+                    if np.isfinite(sog0) and np.isfinite(sog1):
+                        implied = np.nan
+                    else:
+                        implied = _hav_km(lat[i], lon[i], lat[j], lon[j]) / KM_PER_NM / (dt / 3.6e9)
+                    dlon = lon[j] - lon[i]
+                    if dlon > 180.0:
+                        dlon -= 360.0
+                    elif dlon < -180.0:
+                        dlon += 360.0
+                    for q in range(first_slot, last_slot + 1):
+                        f = (q * step_us - t0) / dt
+                        o_seg[k] = s
+                        o_slot[k] = q
+                        o_lat[k] = lat[i] + f * (lat[j] - lat[i])
+                        x = lon[i] + f * dlon
+                        o_lon[k] = x - 360.0 if x > 180.0 else (x + 360.0 if x < -180.0 else x)
+                        o_speed[k] = sog0 + f * (sog1 - sog0) if np.isnan(implied) else implied
+                        o_left[k] = i
+                        o_right[k] = j if q * step_us > t0 else i
+                        k += 1
+                else:
+                    k += last_slot - first_slot + 1
+            elif t0 % step_us == 0:  # a position on the grid before a long silence or at the end
+                if fill:
+                    o_seg[k] = s
+                    o_slot[k] = t0 // step_us
+                    o_lat[k] = lat[i]
+                    o_lon[k] = lon[i]
+                    o_speed[k] = speed_kn[i]
+                    o_left[k] = i
+                    o_right[k] = i
+                k += 1
+    return k
+
+
+def resample(c: dict[str, np.ndarray], step_s: float, max_gap_h: float, min_positions: int) -> dict[str, np.ndarray]:
+    """Grid points of the segments of :func:`~watchkeeper.detect.port_visits.track_arrays` output ``c``.
+
+    Returns arrays ``seg``, ``slot`` (grid instant = slot x step), ``lat``, ``lon``, ``speed_kn``, ``left`` and
+    ``right`` (rows of ``c`` bracketing the point), ordered by segment and slot.
+    """
+    step_us = max(round(step_s * 1e6), 1)
+    max_gap_us = round(max_gap_h * 3.6e9)
+    args = (c["bounds"], c["ts_us"], c["lat"], c["lon"], c["speed_kn"], step_us, max_gap_us, int(min_positions))
+    empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float64)
+    n = _resample(*args, False, empty_i, empty_i, empty_f, empty_f, empty_f, empty_i, empty_i)
+    out = {"seg": np.empty(n, np.int64), "slot": np.empty(n, np.int64), "lat": np.empty(n), "lon": np.empty(n),
+           "speed_kn": np.empty(n), "left": np.empty(n, np.int64), "right": np.empty(n, np.int64)}
+    _resample(*args, True, out["seg"], out["slot"], out["lat"], out["lon"], out["speed_kn"], out["left"],
+              out["right"])
+    out["step_us"] = np.int64(step_us)
+    return out
+
+
+@njit(cache=True)
+def _cell_keys(lat, lon, cell_km):
+    n = lat.shape[0]
+    keys = np.empty(n, np.int64)
+    for i in range(n):
+        p, l = math.radians(lat[i]), math.radians(lon[i])
+        x = EARTH_RADIUS_KM * math.cos(p) * math.cos(l)
+        y = EARTH_RADIUS_KM * math.cos(p) * math.sin(l)
+        z = EARTH_RADIUS_KM * math.sin(p)
+        cx = np.int64(math.floor(x / cell_km)) + _OFFSET
+        cy = np.int64(math.floor(y / cell_km)) + _OFFSET
+        cz = np.int64(math.floor(z / cell_km)) + _OFFSET
+        keys[i] = (cx << (2 * _BITS)) | (cy << _BITS) | cz
+    return keys
+
+
+@njit(cache=True)
+def _pair_search(slot, key, lat, lon, vessel, max_km):
+    """Adjacent pairs among points sorted by (slot, key): (i, j, distance_km) with i < j, and the number of
+    distance evaluations made."""
+    n = slot.shape[0]
+    cap = max(16, n)
+    pi = np.empty(cap, np.int64)
+    pj = np.empty(cap, np.int64)
+    pd = np.empty(cap, np.float64)
+    m = 0
+    compared = 0
+    s0 = 0
+    while s0 < n:
+        s1 = s0
+        while s1 < n and slot[s1] == slot[s0]:
+            s1 += 1
+        keys = key[s0:s1]
+        for a in range(s0, s1):
+            for dx in range(-1, 2):
+                for dy in range(-1, 2):
+                    for dz in range(-1, 2):
+                        target = key[a] + (dx << (2 * _BITS)) + (dy << _BITS) + dz
+                        b = s0 + np.searchsorted(keys, target)
+                        if b <= a:  # each pair once, from its first point
+                            b = a + 1
+                        while b < s1 and key[b] == target:
+                            if vessel[b] != vessel[a]:
+                                compared += 1
+                                d = _hav_km(lat[a], lon[a], lat[b], lon[b])
+                                if d <= max_km:
+                                    if m == cap:
+                                        cap *= 2
+                                        pi2 = np.empty(cap, np.int64)
+                                        pj2 = np.empty(cap, np.int64)
+                                        pd2 = np.empty(cap, np.float64)
+                                        pi2[:m] = pi[:m]
+                                        pj2[:m] = pj[:m]
+                                        pd2[:m] = pd[:m]
+                                        pi, pj, pd = pi2, pj2, pd2
+                                    pi[m] = a
+                                    pj[m] = b
+                                    pd[m] = d
+                                    m += 1
+                            b += 1
+        s0 = s1
+    return pi[:m], pj[:m], pd[:m], compared
+
+
+def adjacent_pairs(slot, lat, lon, vessel, max_distance_km: float):
+    """Pairs of points in the same slot, of different ``vessel``, at most ``max_distance_km`` apart.
+
+    Returns ``(i, j, distance_km, n_compared)``: indices into the inputs (``i`` != ``j``; each unordered pair once)
+    and the number of distances evaluated, which grows linearly with the points at a fixed density.
+    """
+    slot = np.asarray(slot, np.int64)
+    lat, lon = np.asarray(lat, np.float64), np.asarray(lon, np.float64)
+    vessel = np.asarray(vessel, np.int64)
+    if not len(slot):
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), 0
+    key = _cell_keys(lat, lon, max(float(max_distance_km), MIN_CELL_KM))
+    order = np.lexsort((key, slot))
+    i, j, d, n = _pair_search(slot[order], key[order], lat[order], lon[order], vessel[order], float(max_distance_km))
+    return order[i], order[j], d, int(n)
+
+
+def _median_speed(speed_kn: np.ndarray) -> float:
+    """Median of the known speeds; NaN (never slow) when none is known."""
+    known = speed_kn[np.isfinite(speed_kn)]
+    return float(np.median(known)) if len(known) else math.nan
+
+
+def _median_lonlat(lat: np.ndarray, lon: np.ndarray) -> tuple[float, float]:
+    ref_lon = lon[0]
+    unwrapped = ref_lon + (lon - ref_lon + 180.0) % 360.0 - 180.0
+    mlon = float(np.median(unwrapped))
+    return float(np.median(lat)), ((mlon + 180.0) % 360.0) - 180.0
+
+
+def encounters(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None = None) -> pa.Table:
+    """Encounters between segments of different vessels.
+
+    Parameters
+    ----------
+    segmented
+        Rows of :data:`watchkeeper.tracks.segment.SEGMENTED_POSITIONS` (output of ``segment()``).
+    gazetteer
+        Ports and anchorages to keep away from.
+    config
+        Thresholds (section ``encounter``, and ``tracks.min_segment_positions``); the defaults when ``None``.
+
+    Returns
+    -------
+    pyarrow.Table
+        :data:`~watchkeeper.schema.EVENTS` of type ``encounter`` (one per pair of segments and run), details
+        ``duration_h``, ``n_slots``, ``median_distance_m``, ``min_distance_m``, ``median_speed_kn`` (of ``mmsi``),
+        ``other_median_speed_kn``, ``distance_from_port_km`` (of the median location; null without any place),
+        ``other_segment_id``; refs to the first and last bracketing position of each vessel.
+    """
+    config = config or Config()
+    cfg = config.encounter
+    c = track_arrays(segmented)
+    events: list[dict] = []
+    if not len(c["ts_us"]):
+        return make_events(events, config_sha256=config.sha256(), detector_version=VERSION)
+    g = resample(c, float(cfg.resample_interval_min) * 60.0, float(cfg.max_interpolation_gap_h),
+                 int(config.tracks.min_segment_positions))
+    seg_mmsi = c["mmsi"][c["bounds"][:-1]]
+    pt_mmsi = seg_mmsi[g["seg"]]
+    i, j, dist_km, _ = adjacent_pairs(g["slot"], g["lat"], g["lon"], pt_mmsi, float(cfg.max_distance_m) / 1000.0)
+    if len(i):
+        swap = pt_mmsi[i] > pt_mmsi[j]
+        a, b = np.where(swap, j, i), np.where(swap, i, j)  # a: the smaller MMSI
+        sa, sb, slot = g["seg"][a], g["seg"][b], g["slot"][a]
+        order = np.lexsort((slot, sb, sa))
+        a, b, sa, sb, slot, dist_km = a[order], b[order], sa[order], sb[order], slot[order], dist_km[order]
+        brk = np.r_[True, (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1]) | (slot[1:] != slot[:-1] + 1)]
+        starts = np.flatnonzero(brk)
+        ends = np.r_[starts[1:], len(a)] - 1
+        step_us = int(g["step_us"])
+        duration_h = (slot[ends] - slot[starts]) * step_us / 3.6e9
+        long_enough = np.flatnonzero(duration_h >= cfg.min_duration_h)
+        cands = []
+        for r in long_enough.tolist():
+            lo, hi = int(starts[r]), int(ends[r]) + 1
+            ra, rb = a[lo:hi], b[lo:hi]
+            va, vb = _median_speed(g["speed_kn"][ra]), _median_speed(g["speed_kn"][rb])
+            if not (va < cfg.max_median_speed_kn and vb < cfg.max_median_speed_kn):
+                continue
+            mlat, mlon = _median_lonlat(np.r_[g["lat"][ra], g["lat"][rb]], np.r_[g["lon"][ra], g["lon"][rb]])
+            cands.append((r, lo, hi, va, vb, mlat, mlon))
+        if cands:
+            _, port_km = gazetteer.nearest(np.array([x[5] for x in cands]), np.array([x[6] for x in cands]))
+        for (r, lo, hi, va, vb, mlat, mlon), pkm in zip(cands, port_km if cands else []):
+            if np.isfinite(pkm) and pkm < cfg.min_port_distance_km:
+                continue
+            ra, rb = a[lo:hi], b[lo:hi]
+            seg_a, seg_b = int(sa[lo]), int(sb[lo])
+            a0, a1 = int(g["left"][ra[0]]), int(g["right"][ra[-1]])
+            b0, b1 = int(g["left"][rb[0]]), int(g["right"][rb[-1]])
+            d_m = dist_km[lo:hi] * 1000.0
+            seg_id_a, seg_id_b = str(c["segment_id"][seg_a]), str(c["segment_id"][seg_b])
+            dur = float(duration_h[r])
+            details = {"duration_h": round(dur, 6), "n_slots": hi - lo,
+                       "median_distance_m": round(float(np.median(d_m)), 3),
+                       "min_distance_m": round(float(d_m.min()), 3),
+                       "median_speed_kn": round(float(va), 6), "other_median_speed_kn": round(float(vb), 6),
+                       "distance_from_port_km": round(float(pkm), 6) if np.isfinite(pkm) else None,
+                       "other_segment_id": seg_id_b}
+            refs = [ref(c, a0, "first"), ref(c, a1, "last"), ref(c, b0, "first"), ref(c, b1, "last")]
+            events.append({"type": "encounter", "mmsi": int(seg_mmsi[seg_a]), "other_mmsi": int(seg_mmsi[seg_b]),
+                           "start": int(slot[lo]) * step_us, "end": int(slot[hi - 1]) * step_us,
+                           "lat": mlat, "lon": mlon,
+                           "confidence": min(1.0, 0.5 * dur / cfg.min_duration_h) if cfg.min_duration_h > 0 else 1.0,
+                           "details": details,
+                           "positions": {"n": (a1 - a0 + 1) + (b1 - b0 + 1), "refs": refs},
+                           "segment_id": seg_id_a, "id_extra": {"segments": [seg_id_a, seg_id_b]}})
+    return make_events(events, config_sha256=config.sha256(), detector_version=VERSION)

@@ -1,0 +1,144 @@
+"""AIS gaps: silences between consecutive positions of a segment, scored against reception estimated from the data.
+
+Rules (thresholds of ``[ais_gap]`` and ``[reception]`` in :mod:`watchkeeper.config`), per segment in time order
+(implausible rows left out), so two transmitters sharing an MMSI are never mixed into one gap:
+
+* Every silence of at least ``min_gap_h`` between consecutive positions is one event from the last position before
+  to the first after; UTC midnight plays no part.
+* The *open gap*: when a segment's last position is at least ``min_gap_h`` before the end of the data (the latest
+  position of any vessel, or ``data_end``) and no other segment of the same MMSI reports later, the event runs to
+  the end of the data with ``details.open = true`` and no end position.
+* Reception along the straight path between the gap's ends comes from :func:`watchkeeper.geo.reception.path_reception`
+  (an open gap uses the last position throughout). ``expected_positions`` is what that reception and the vessel's
+  class and speed (implied speed over the gap; last reported speed for an open gap) would have produced.
+* ``likely_intentional`` = min(1, ln P(silence) / ln ``max_silence_probability``): 1 when receiving nothing was
+  less likely than the threshold, 0 where no reception is known (cells with less than ``min_presence_h`` of vessel
+  presence, e.g. off the DPRK coast). It is also the event's ``confidence``.
+* ``high_confidence`` (GFW's conservative tier): duration >= ``high_confidence_gap_h``, start at least
+  ``high_confidence_shore_distance_nm`` from shore and >= ``pre_gap_min_positions`` positions in the
+  ``pre_gap_window_h`` before the gap.
+
+Limitation: a silence longer than ``position_jump.max_return_h`` closes the segment, so it is not a gap here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from watchkeeper.config import Config
+from watchkeeper.detect.events import make_events
+from watchkeeper.geo.coast import Coast
+from watchkeeper.geo.reception import path_reception, reception_grid, track_arrays
+from watchkeeper.geo.sphere import haversine_km
+
+VERSION = "ais_gap/1"
+_US_H = 3_600_000_000
+_KM_PER_NM = 1.852
+
+
+def _ref(c, i, role):
+    return {"mmsi": int(c["mmsi"][i]), "source_id": int(c["source_id"][i]), "line": int(c["line"][i]), "role": role}
+
+
+def _r(x):
+    return None if x is None or not np.isfinite(x) else round(float(x), 6)
+
+
+def ais_gaps(segmented: pa.Table, grid: pa.Table | None = None, coast: Coast | None = None,
+             config: Config | None = None, data_end=None) -> pa.Table:
+    """AIS gap events of every segment.
+
+    Parameters
+    ----------
+    segmented
+        Rows of ``SEGMENTED_POSITIONS`` (output of ``segment()``).
+    grid
+        Reception grid of :func:`watchkeeper.geo.reception.reception_grid`; built from ``segmented`` when ``None``.
+    coast
+        For distances from shore; :meth:`Coast.default` when ``None``.
+    config
+        Thresholds; the defaults when ``None``.
+    data_end
+        End of the data for the open gap (integer microseconds or an aware datetime); the latest position when
+        ``None``.
+
+    Returns
+    -------
+    pyarrow.Table
+        :data:`~watchkeeper.schema.EVENTS` of type ``ais_gap``: ``lat``/``lon`` the start position, details
+        ``duration_h``, ``distance_km``, ``implied_speed_kn``, ``start_lat``, ``start_lon``, ``end_lat``,
+        ``end_lon``, ``distance_from_shore_km`` (at the start), ``start_distance_from_shore_km``,
+        ``end_distance_from_shore_km``, ``expected_positions``, ``reception_known_fraction``,
+        ``hour_reception``, ``p_silence``, ``likely_intentional``, ``n_positions_before``, ``high_confidence``,
+        ``open``; refs to the last position before (first) and the first after (last).
+    """
+    from watchkeeper.detect.events import to_us
+
+    config = config or Config()
+    cfg = config.ais_gap
+    c = track_arrays(segmented)
+    t = c["ts_us"]
+    if not len(t):
+        return make_events([], config_sha256=config.sha256(), detector_version=VERSION)
+    grid = reception_grid(segmented, config) if grid is None else grid
+    coast = coast or Coast.default()
+    end_us = int(t.max()) if data_end is None else to_us(data_end)
+    min_us = float(cfg.min_gap_h) * _US_H
+    seg = c["seg"]
+
+    a = np.flatnonzero((seg[1:] == seg[:-1]) & ((t[1:] - t[:-1]) >= min_us))
+    b = a + 1
+    # open gaps: a segment's last row, silent until the end of the data, with no later row of its MMSI
+    last = c["bounds"][1:] - 1
+    mm = c["mmsi"]
+    order = np.lexsort((t, mm))
+    mmsi_last = {int(m): int(x) for m, x in zip(mm[order], t[order])}  # last wins: latest time per MMSI
+    is_open = np.array([end_us - t[i] >= min_us and mmsi_last[int(mm[i])] == t[i] for i in last], bool)
+    o = last[is_open]
+
+    i0 = np.r_[a, o]
+    i1 = np.r_[b, o]
+    openf = np.r_[np.zeros(len(a), bool), np.ones(len(o), bool)]
+    t0, t1 = t[i0], np.where(openf, end_us, t[i1])
+    lat0, lon0, lat1, lon1 = c["lat"][i0], c["lon"][i0], c["lat"][i1], c["lon"][i1]
+    dur_h = (t1 - t0) / _US_H
+    dist = haversine_km(lat0, lon0, lat1, lon1)
+    implied = dist / _KM_PER_NM / np.maximum(dur_h, 1e-12)
+    speed = np.where(openf, c["speed_kn"][i0], implied)
+    rec = path_reception(grid, lat0, lon0, lat1, lon1, t0, t1, c["class_b"][i0], speed, c["anchored"][i0], config)
+    score = np.clip(rec["log_p_silence"] / np.log(float(cfg.max_silence_probability)), 0.0, 1.0)
+    shore0 = coast.distance_to_shore_km(lat0, lon0)
+    shore1 = coast.distance_to_shore_km(lat1, lon1)
+
+    events = []
+    keys: dict[tuple, int] = {}
+    for k in range(len(i0)):
+        key = (int(mm[i0[k]]), int(t0[k]), int(t1[k]))
+        keys[key] = keys.get(key, 0) + 1
+    for k in range(len(i0)):
+        s, e, op = int(i0[k]), int(i1[k]), bool(openf[k])
+        lo = int(c["bounds"][seg[s]])
+        n_before = s + 1 - (lo + int(np.searchsorted(t[lo:s + 1], t[s] - float(cfg.pre_gap_window_h) * _US_H)))
+        high = bool(dur_h[k] >= cfg.high_confidence_gap_h
+                    and shore0[k] >= float(cfg.high_confidence_shore_distance_nm) * _KM_PER_NM
+                    and n_before >= cfg.pre_gap_min_positions)
+        details = {"duration_h": _r(dur_h[k]), "open": op,
+                   "distance_km": None if op else _r(dist[k]), "implied_speed_kn": None if op else _r(implied[k]),
+                   "start_lat": _r(lat0[k]), "start_lon": _r(lon0[k]),
+                   "end_lat": None if op else _r(lat1[k]), "end_lon": None if op else _r(lon1[k]),
+                   "distance_from_shore_km": _r(shore0[k]), "start_distance_from_shore_km": _r(shore0[k]),
+                   "end_distance_from_shore_km": None if op else _r(shore1[k]),
+                   "expected_positions": _r(rec["expected_positions"][k]),
+                   "reception_known_fraction": _r(rec["known_fraction"][k]),
+                   "hour_reception": _r(rec["hour_reception"][k]),
+                   "p_silence": _r(np.exp(rec["log_p_silence"][k])),
+                   "likely_intentional": _r(score[k]), "n_positions_before": n_before, "high_confidence": high}
+        refs = [_ref(c, s, "first")] + ([] if op else [_ref(c, e, "last")])
+        seg_id = str(c["track_id"][seg[s]])
+        key = (int(mm[s]), int(t0[k]), int(t1[k]))
+        events.append({"type": "ais_gap", "mmsi": int(mm[s]), "start": int(t0[k]), "end": int(t1[k]),
+                       "lat": float(lat0[k]), "lon": float(lon0[k]), "confidence": float(score[k]),
+                       "details": details, "positions": {"n": len(refs), "refs": refs}, "segment_id": seg_id,
+                       "id_extra": {"segment": seg_id} if keys[key] > 1 else None})
+    return make_events(events, config_sha256=config.sha256(), detector_version=VERSION)
