@@ -22,7 +22,7 @@ def wk(*args, cwd=None):
                           cwd=cwd, env={**os.environ, "COLUMNS": "200"})
 
 
-@pytest.mark.parametrize("cmd", [[], ["ingest"], ["stats"], ["decode"], ["demo"]])
+@pytest.mark.parametrize("cmd", [[], ["ingest"], ["stats"], ["decode"], ["demo"], ["detect"], ["events"]])
 def test_help_on_every_command(runner, cmd):
     r = runner.invoke(cli, [*cmd, "--help"])
     assert r.exit_code == 0 and "Usage:" in r.output

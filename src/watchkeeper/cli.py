@@ -177,6 +177,115 @@ def stats(db: str, as_json: bool) -> None:
     out.print(src)
 
 
+# -- detect ---------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--db", "db", required=True, type=click.Path(file_okay=False), help="Store directory.")
+@click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False), metavar="FILE",
+              help="TOML file of threshold overrides (default: the documented defaults, docs/detections.md).")
+def detect(db: str, config_path: str | None) -> None:
+    """Find behaviour events in the store at --db and write them to it, replacing the previous run's events.
+
+    Runs every detector (port visits, AIS gaps, dark port calls, activity surges, encounters, loitering,
+    position jumps, MMSI conflicts, identity changes, invalid identities) on the store's positions and statics. The same store and configuration always
+    give the same events (ids and rows). Export them with `watchkeeper events`.
+    """
+    from watchkeeper.config import load_config
+    from watchkeeper.engines.local import run_detection
+    from watchkeeper.store import Store
+
+    config = load_config(config_path)
+    with Store.open(db) as store:
+        counts = run_detection(store, config)
+        run = store.detect_runs().to_pylist()[-1]
+    t = Table(title="detect summary", title_justify="left")
+    t.add_column("event type")
+    t.add_column("events", justify="right")
+    for k, v in counts.items():
+        t.add_row(k, f"{v:,}")
+    t.add_row("total", f"{sum(counts.values()):,}", style="bold")
+    out.print(t)
+    out.print(f"run {run['run_id']}: {run['positions']:,} positions, config sha256 {run['config_sha256'][:16]}…")
+    out.print(f"events: table `events` of {Path(db).resolve() / 'watchkeeper.duckdb'}; "
+              f"export with `watchkeeper events --db {db} --format jsonl`")
+
+
+# -- events ---------------------------------------------------------------------------------------------
+
+def _parse_time(text: str, option: str, end_of_day: bool):
+    import datetime as dt
+
+    try:
+        if len(text) == 10:  # a bare date
+            d = dt.date.fromisoformat(text)
+            t = dt.datetime.combine(d, dt.time.max if end_of_day else dt.time.min)
+        else:
+            t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"not an ISO 8601 date or time: {text!r}", where=option,
+                          fix=f"give e.g. {option} 2021-03-20 or {option} 2021-03-20T12:00:00Z "
+                              "(times without a zone are UTC)") from None
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
+@cli.command()
+@click.option("--db", "db", required=True, type=click.Path(file_okay=False), help="Store directory.")
+@click.option("--type", "types", multiple=True, metavar="T",
+              help="Only events of this type (repeat for several, or separate with commas).")
+@click.option("--mmsi", "mmsi", type=int, default=None, metavar="M", help="Only events about this MMSI.")
+@click.option("--since", "since", default=None, metavar="ISO",
+              help="Only events that end at or after this UTC time (ISO 8601; a bare date is its start).")
+@click.option("--until", "until", default=None, metavar="ISO",
+              help="Only events that start at or before this UTC time (ISO 8601; a bare date is its end).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "geojson"]), default="jsonl",
+              show_default=True, help="JSON Lines (the public contract), CSV or a GeoJSON FeatureCollection.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-",
+              help="Output file (default: standard output).")
+def events(db: str, types: tuple[str, ...], mmsi: int | None, since: str | None, until: str | None, fmt: str,
+           output: str) -> None:
+    """Export the events that `watchkeeper detect` wrote to the store at --db, optionally filtered.
+
+    Filters combine with AND; --since/--until keep the events whose [start, end] overlaps the interval.
+    The JSON Lines fields are described in docs/detections.md.
+    """
+    from watchkeeper.detect import events as ev
+    from watchkeeper.store import Store
+
+    wanted = [t.strip() for arg in types for t in arg.split(",") if t.strip()]
+    bad = [t for t in wanted if t not in ev.EVENT_TYPES]
+    if bad:
+        raise ConfigError(f"unknown event type {', '.join(map(repr, bad))}", where="--type",
+                          fix=f"use one of: {', '.join(ev.EVENT_TYPES)}")
+    where, params = [], []
+    if wanted:
+        where.append(f"type IN ({', '.join('?' for _ in wanted)})")
+        params += wanted
+    if mmsi is not None:
+        where.append("mmsi = ?")
+        params.append(mmsi)
+    lo = _parse_time(since, "--since", end_of_day=False) if since else None
+    hi = _parse_time(until, "--until", end_of_day=True) if until else None
+    if lo is not None and hi is not None and lo > hi:
+        raise ConfigError(f"--since {since} is after --until {until}", where="--since/--until",
+                          fix="give a --since at or before --until")
+    if lo is not None:
+        where.append('"end" >= ?')
+        params.append(lo)
+    if hi is not None:
+        where.append("start <= ?")
+        params.append(hi)
+    with Store.open(db) as store:
+        table = store.events_table(" AND ".join(where), params)
+    writer = {"jsonl": ev.to_jsonl, "csv": ev.to_csv, "geojson": ev.to_geojson}[fmt]
+    if output == "-":
+        n = writer(table, sys.stdout)
+        sys.stdout.flush()
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as f:
+            n = writer(table, f)
+        err.print(f"{n:,} events written to {output}")
+
+
 # -- decode ---------------------------------------------------------------------------------------------
 
 @cli.command()

@@ -188,11 +188,26 @@ EVENTS = pa.schema(
     ]
 )
 
+DETECT_RUNS = pa.schema(
+    [
+        _f("run_id", pa.int32(), "", "Number of the detection run in this store, counting from 1.", False),
+        _f("started_at", TS_TYPE, "UTC", "Wall-clock time the run started.", False),
+        _f("finished_at", TS_TYPE, "UTC", "Wall-clock time the run's events were committed.", False),
+        _f("config_sha256", pa.string(), "", "`Config.sha256()` of the thresholds the run used.", False),
+        _f("software_version", pa.string(), "", "Watchkeeper version that ran the detection.", False),
+        _f("positions", pa.int64(), "", "Position rows read from the store.", False),
+        _f("events", pa.int64(), "", "Events written (they replaced those of the previous run).", False),
+        _f("counts", pa.string(), "JSON",
+           "Events per type as the text of a JSON object `{type: count}`, every type of the run listed.", False),
+    ]
+)
+
 # Counters of the accounting invariant, in the order the summary prints them:
 #   lines_in = decoded + rejected + duplicates + incomplete + metadata + skipped
 ACCOUNT_FIELDS = ("decoded", "rejected", "duplicates", "incomplete", "metadata", "skipped")
 
-TABLES = {"positions": POSITIONS, "statics": STATICS, "quarantine": QUARANTINE, "ledger": LEDGER, "events": EVENTS}
+TABLES = {"positions": POSITIONS, "statics": STATICS, "quarantine": QUARANTINE, "ledger": LEDGER, "events": EVENTS,
+          "detect_runs": DETECT_RUNS}
 
 
 def field_doc(schema: pa.Schema, name: str) -> tuple[str, str]:

@@ -16,6 +16,8 @@ from watchkeeper.store import parquet
 CATALOGUE = "watchkeeper.duckdb"
 STORE_FORMAT = 1
 PARTITIONED = ["positions", "statics"]
+# Tables written by detection, created on first use (stores from before detection have none).
+DERIVED = ["events", "detect_runs"]
 
 
 class Store:
@@ -168,6 +170,52 @@ class Store:
                 f"SELECT * FROM read_parquet('{self.parquet_glob(table)}', hive_partitioning = true, "
                 f"hive_types = {{'day': VARCHAR}})")
         return self.con.table(table)
+
+    # -- events ------------------------------------------------------------------------------------
+    def has_table(self, name: str) -> bool:
+        return bool(self.con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = ?",
+                                     [name]).fetchall())
+
+    def replace_events(self, events: pa.Table, run: Mapping[str, object]) -> int:
+        """Replace all events with ``events`` and record ``run`` in ``detect_runs``, in one transaction.
+
+        The ``events`` and ``detect_runs`` tables are created on first use, so stores written before detection
+        existed keep working. ``run`` holds the fields of :data:`~watchkeeper.schema.DETECT_RUNS` except
+        ``run_id``; the new ``run_id`` is returned. On any error nothing changes.
+        """
+        events = events.select(schema.EVENTS.names).cast(schema.EVENTS)
+        self.con.execute("BEGIN")
+        try:
+            for name in DERIVED:
+                if not self.has_table(name):
+                    empty = getattr(schema, name.upper()).empty_table()  # noqa: F841 - read by DuckDB
+                    self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM empty")
+            self.con.execute("DELETE FROM events")
+            if events.num_rows:
+                self._insert("events", events)
+            run_id = self.con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM detect_runs").fetchall()[0][0]
+            row = {**run, "run_id": run_id}
+            self._insert("detect_runs", pa.Table.from_pylist([row], schema=schema.DETECT_RUNS))
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return int(run_id)
+
+    def events_table(self, where: str = "", params: list | None = None) -> pa.Table:
+        """Stored events (optionally ``WHERE`` ``where`` with ``params``), in the order of ``make_events``."""
+        if not self.has_table("events"):
+            raise StoreError("this store has no events yet", where=str(self.root),
+                             fix=f"run `watchkeeper detect --db {self.root}` first")
+        sql = "SELECT * FROM events" + (f" WHERE {where}" if where else "")
+        sql += ' ORDER BY mmsi ASC NULLS LAST, start, type, event_id'
+        tbl = self.con.sql(sql, params=params or None).to_arrow_table()
+        return tbl.select(schema.EVENTS.names).cast(schema.EVENTS)
+
+    def detect_runs(self) -> pa.Table:
+        if not self.has_table("detect_runs"):
+            return schema.DETECT_RUNS.empty_table()
+        return self.con.sql("SELECT * FROM detect_runs ORDER BY run_id").to_arrow_table()
 
     def ledger(self) -> pa.Table:
         return self.con.sql("SELECT * FROM ledger ORDER BY source_id").to_arrow_table()
