@@ -258,6 +258,16 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in [
         _t("max_candidates", 5, "count",
            "How many ranked candidate ports the event's details list.",
            _OURS, 1),
+        _t("max_transit_h", 48.0, "h",
+           "A port of interest is a candidate only if the vessel could reach it within this time from where it "
+           "went silent: a silence of weeks makes every port reachable and says nothing.",
+           f"{_OURS}: corridor voyages Rajin-Vostochny/Dunai last 8-13 h (anchors-sanctions.md I1); 48 h covers the "
+           "whole Sea of Japan at corridor speeds", 0, minimum_exclusive=True),
+        _t("max_gap_h", 336.0, "h",
+           "Gaps longer than this are not examined for dark port calls (the vessel may have left the area, been "
+           "laid up or changed transponder).",
+           f"{_OURS}: two weeks, far longer than a corridor round trip (8-13 h each way, anchors-sanctions.md I1) "
+           "plus days in port", 0, minimum_exclusive=True),
     )),
     Detector("encounter", "Encounters", (
         _t("max_distance_m", 500.0, "m",

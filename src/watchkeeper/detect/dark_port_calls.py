@@ -155,7 +155,8 @@ def dark_port_calls(gap_events: pa.Table, gazetteer: Gazetteer, config: Config |
     route = np.where(openf[:, None], d0, d0 + d1) * factor
     transit_h = route / v_kmh[:, None]
     max_dwell = dur[:, None] - transit_h
-    feasible = max_dwell >= min_dwell
+    feasible = ((max_dwell >= min_dwell) & (d0 / v_kmh[:, None] <= float(cfg.max_transit_h))
+                & (dur[:, None] <= float(cfg.max_gap_h)))
     detour = np.maximum(route - direct[:, None] * factor, 0.0)
     slack = np.clip((max_dwell - min_dwell) / np.maximum(dur[:, None], 1e-9), 0.0, 1.0)
     on_path = np.clip(1.0 - detour / np.maximum(v_kmh[:, None] * dur[:, None], 1e-9), 0.0, 1.0)
