@@ -85,3 +85,14 @@ def test_short_silences_are_not_gaps_and_ids_are_deterministic():
     assert a.num_rows == 2 and a.equals(b)
     assert ais_gaps(segment(t, CFG.replace(ais_gap={"min_gap_h": 6.0})), config=CFG.replace(
         ais_gap={"min_gap_h": 6.0})).num_rows == 0
+
+
+def test_open_gap_ends_with_the_data_of_its_own_area():
+    """A store mixing areas and years: data that goes on elsewhere is no silence here."""
+    here = positions(273200010, route(SEA, hours=3.0))
+    far_later = positions(367000011, route((40.0, -70.0), hours=3.0), t0=T0 + dt.timedelta(days=400))
+    evs = gaps(here, far_later)
+    assert not [x for x in evs if x["mmsi"] == 273200010]  # its area's data ends with it
+    neighbour = positions(273200012, route(SEA, hours=10.0))
+    [e] = [x for x in gaps(here, far_later, neighbour) if x["mmsi"] == 273200010]
+    assert e["details"]["open"] and abs(hours(e["end"]) - 10.0) < 1e-6  # ends where the area's data ends

@@ -5,9 +5,11 @@ Rules (thresholds of ``[ais_gap]`` and ``[reception]`` in :mod:`watchkeeper.conf
 
 * Every silence of at least ``min_gap_h`` between consecutive positions is one event from the last position before
   to the first after; UTC midnight plays no part.
-* The *open gap*: when a segment's last position is at least ``min_gap_h`` before the end of the data (the latest
-  position of any vessel, or ``data_end``) and no other segment of the same MMSI reports later, the event runs to
-  the end of the data with ``details.open = true`` and no end position.
+* The *open gap*: when a segment's last position is at least ``min_gap_h`` before the end of the data and no other
+  segment of the same MMSI reports later, the event runs to the end of the data with ``details.open = true`` and no
+  end position. The end of the data is ``data_end`` when given, else the end of the data *where the vessel was last
+  seen*: the latest position of any vessel in the 5-degree cell of its last position or the eight around it.
+  So a store that mixes areas or years does not give every vessel a silence up to the store's last time.
 * Reception along the straight path between the gap's ends comes from :func:`watchkeeper.geo.reception.path_reception`
   (an open gap uses the last position throughout). ``expected_positions`` is what that reception and the vessel's
   class and speed (implied speed over the gap; last reported speed for an open gap) would have produced.
@@ -43,6 +45,24 @@ def _ref(c, i, role):
 
 def _r(x):
     return None if x is None or not np.isfinite(x) else round(float(x), 6)
+
+
+AREA_CELL_DEG = 5  # cells of the "end of the data here" lookup; with their neighbours about +-800 km
+
+
+def _area_data_end(lat, lon, t, rows):
+    """Latest time of any position in the ``AREA_CELL_DEG`` cell of each of ``rows`` or the eight around it."""
+    n_lat, n_lon = 180 // AREA_CELL_DEG, 360 // AREA_CELL_DEG
+    lat_i = np.clip(np.floor((lat + 90) / AREA_CELL_DEG).astype(np.int64), 0, n_lat - 1)
+    lon_i = np.floor((lon + 180) / AREA_CELL_DEG).astype(np.int64) % n_lon
+    latest = np.full(n_lat * n_lon, np.iinfo(np.int64).min, np.int64)
+    np.maximum.at(latest, lat_i * n_lon + lon_i, t)
+    out = np.full(len(rows), np.iinfo(np.int64).min, np.int64)
+    for dlat in (-1, 0, 1):
+        la = np.clip(lat_i[rows] + dlat, 0, n_lat - 1)
+        for dlon in (-1, 0, 1):
+            out = np.maximum(out, latest[la * n_lon + (lon_i[rows] + dlon) % n_lon])
+    return out
 
 
 def ais_gaps(segmented: pa.Table, grid: pa.Table | None = None, coast: Coast | None = None,
@@ -94,13 +114,21 @@ def ais_gaps(segmented: pa.Table, grid: pa.Table | None = None, coast: Coast | N
     mm = c["mmsi"]
     order = np.lexsort((t, mm))
     mmsi_last = {int(m): int(x) for m, x in zip(mm[order], t[order])}  # last wins: latest time per MMSI
-    is_open = np.array([end_us - t[i] >= min_us and mmsi_last[int(mm[i])] == t[i] for i in last], bool)
+    if data_end is None:  # the end of the data where the vessel was last seen, not of the whole store
+        area_end = _area_data_end(c["lat"], c["lon"], t, last)
+    else:
+        area_end = np.full(len(last), end_us, np.int64)
+    is_open = np.array([ae - t[i] >= min_us and mmsi_last[int(mm[i])] == t[i] for i, ae in zip(last, area_end)],
+                       bool)
     o = last[is_open]
+    o_end = area_end[is_open]
 
     i0 = np.r_[a, o]
     i1 = np.r_[b, o]
     openf = np.r_[np.zeros(len(a), bool), np.ones(len(o), bool)]
-    t0, t1 = t[i0], np.where(openf, end_us, t[i1])
+    t0 = t[i0]
+    t1 = t[i1].copy()
+    t1[len(a):] = o_end
     lat0, lon0, lat1, lon1 = c["lat"][i0], c["lon"][i0], c["lat"][i1], c["lon"][i1]
     dur_h = (t1 - t0) / _US_H
     dist = haversine_km(lat0, lon0, lat1, lon1)
