@@ -1,0 +1,300 @@
+"""Throughput and memory of the whole detection suite, and a side-by-side with MovingPandas on its subset.
+
+* suite: ``engines.local.detect_all`` (what ``run_detection`` runs after reading the store: segmentation,
+  reception grid, every detector) in memory on an Arrow table of N synthetic positions, each N in its own
+  subprocess, after a warm-up call on 20k rows in the same process (numba kernels, gazetteer, coast loaded).
+  Peak RSS is ``VmHWM`` of the worker (generation of the input included).
+* subset: on one 100k-row Parquet file shared by both, MovingPandas ``TrajectoryCollection`` +
+  ``ObservationGapSplitter(gap=2h)`` + ``add_speed`` + ``TrajectoryStopDetector(max_diameter=500 m,
+  min_duration=2h)`` (in its own venv, /tmp/mpd-venv) against Watchkeeper's ``segment`` + ``reception_grid`` +
+  ``ais_gaps`` + ``port_visits`` + ``loitering`` on the same rows.
+
+Synthetic fleet (seeded, vectorised numpy): a few thousand vessels (2,000 + N/5,000), each sailing a chain of real
+ports from the vendored gazetteer (next port drawn among the 4th-16th nearest), 6-48 h alongside (sog ~0, nav
+status 5), transits at 9-16 kn split at mid-route where 1 in 5 vessels drift 2-6 h (loitering), reports every
+60-540 s; 1 transit in 8 loses its middle 40% (AIS gap), 1 port stay in 30 is dropped entirely (dark port call),
+0.05% spoofed jumps, 1 MMSI in 50 shared by a second transmitter; input shuffled.
+
+Usage::
+
+    python bench/detect.py [--sizes 1000000 5000000 20000000] [--mp-rows 100000] [--skip-mp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (
+    RESULTS,
+    git_state,
+    machine,
+    maxrss_kib,
+    rss_now_kib,
+    run_worker,
+    snapshot_src,
+    versions,
+)
+
+MP_PYTHON = "/tmp/mpd-venv/bin/python"
+KN = 1852.0 / 3600.0  # m/s per knot
+R_M = 6_371_008.8
+
+
+def synthetic(n_rows: int, seed: int = 0):
+    import numpy as np
+    import pyarrow as pa
+
+    from watchkeeper.geo.gazetteer import load_gazetteer
+    from watchkeeper.schema import POSITIONS, STATICS
+
+    rng = np.random.default_rng(seed)
+    n_v = 2000 + n_rows // 5000
+    # ports: a seeded sample of the gazetteer away from the antimeridian, with their 4th-16th nearest neighbours
+    gaz = load_gazetteer()
+    ok = np.flatnonzero(np.abs(gaz.lon) < 170)
+    ports = np.sort(rng.choice(ok, min(3000, ok.size), replace=False))
+    plat, plon = np.radians(gaz.lat[ports]), np.radians(gaz.lon[ports])
+    xyz = np.stack([np.cos(plat) * np.cos(plon), np.cos(plat) * np.sin(plon), np.sin(plat)], 1)
+    nbr = np.argsort(-(xyz @ xyz.T), axis=1)[:, 4:17]
+    plat, plon = np.degrees(plat), np.degrees(plon)
+
+    # per vessel: a chain of K ports; phases per cycle: port stay, transit half 1, loiter (often 0 s), half 2
+    K = 48
+    chain = np.empty((n_v, K + 1), np.int64)
+    chain[:, 0] = rng.integers(0, ports.size, n_v)
+    for k in range(K):
+        chain[:, k + 1] = nbr[chain[:, k], rng.integers(0, nbr.shape[1], n_v)]
+    a_lat, a_lon, b_lat, b_lon = plat[chain[:, :-1]], plon[chain[:, :-1]], plat[chain[:, 1:]], plon[chain[:, 1:]]
+    dist = R_M * np.hypot(np.radians(b_lat - a_lat), np.radians(b_lon - a_lon) * np.cos(np.radians(a_lat)))
+    speed = rng.uniform(9, 16, (n_v, K))
+    half = dist / 2 / (speed * KN)
+    loiters = rng.random(n_v) < 0.2
+    dur = np.stack([rng.uniform(6, 48, (n_v, K)) * 3600, half,
+                    np.where(loiters[:, None] & (rng.random((n_v, K)) < 0.5), rng.uniform(2, 6, (n_v, K)) * 3600, 0),
+                    half], 2).reshape(n_v, 4 * K)
+    ends = np.cumsum(dur, 1)
+    starts = ends - dur
+
+    per = n_rows // n_v
+    vessel = np.repeat(np.arange(n_v), per)
+    vessel = np.r_[vessel, rng.integers(0, n_v, n_rows - vessel.size)]
+    vessel.sort(kind="stable")
+    dt = rng.uniform(60, 540, n_rows)
+    first = np.r_[True, vessel[1:] != vessel[:-1]]
+    t = np.cumsum(dt)
+    t -= np.maximum.accumulate(np.where(first, t - dt, 0))
+    t += rng.uniform(0, 6 * 3600, n_v)[vessel]  # stagger the fleet's first reports over 6 h
+    t = np.clip(t, 0, ends[:, -1][vessel] - 1)
+    # phase of every row: search in the vessel's phase ends (offset per vessel so one searchsorted does all)
+    off = np.arange(n_v, dtype=np.float64) * (ends[:, -1].max() + 1)
+    ph = np.searchsorted((ends + off[:, None]).ravel(), t + off[vessel], side="right") - vessel * 4 * K
+    ph = np.minimum(ph, 4 * K - 1)
+    cyc, kind = ph // 4, ph % 4
+    frac = (t - starts[vessel, ph]) / np.maximum(dur[vessel, ph], 1)
+    al, ao, bl, bo = a_lat[vessel, cyc], a_lon[vessel, cyc], b_lat[vessel, cyc], b_lon[vessel, cyc]
+    f = np.where(kind == 1, frac / 2, np.where(kind == 3, 0.5 + frac / 2, np.where(kind == 2, 0.5, 0.0)))
+    lat = al + (bl - al) * f
+    lon = ao + (bo - ao) * f
+    jitter = np.where(kind == 0, 30.0, np.where(kind == 2, 150.0, 10.0)) / 111_000
+    lat = lat + rng.normal(0, 1, n_rows) * jitter
+    lon = lon + rng.normal(0, 1, n_rows) * jitter / np.cos(np.radians(lat))
+    sp = speed[vessel, cyc]
+    sog = np.where(kind == 0, rng.uniform(0, 0.15, n_rows), np.where(kind == 2, rng.uniform(0.1, 0.8, n_rows),
+                                                                     sp + rng.normal(0, 0.3, n_rows)))
+    cog = (np.degrees(np.arctan2((bo - ao) * np.cos(np.radians(al)), bl - al)) + 360) % 360
+    cog = np.where(kind == 0, rng.uniform(0, 360, n_rows), cog)
+    nav = np.where(kind == 0, 5, 0).astype(np.int8)
+    # gaps: the middle 40% of 1 transit in 8; dark port calls: 1 port stay in 30 with no rows at all
+    gap_tr = rng.random((n_v, K)) < 1 / 8
+    dark = rng.random((n_v, K)) < 1 / 30
+    dark[:, 0] = False
+    keep = ~(((kind == 1) & (frac > 0.6) | (kind == 3) & (frac < 0.4)) & gap_tr[vessel, cyc])
+    keep &= ~((kind == 0) & dark[vessel, cyc])
+    # spoofed jumps and a second transmitter on 1 MMSI in 50
+    spoof = rng.random(n_rows) < 0.0005
+    lat = np.where(spoof, lat - 8, lat)
+    twin = (vessel % 50 == 7) & (rng.random(n_rows) < 0.3)
+    lat = np.where(twin, lat + 3.1, lat)
+    lat = np.clip(lat, -85, 85)
+    lon = (lon + 180) % 360 - 180
+    idx = np.flatnonzero(keep)
+    # top up to exactly n_rows by repeating reports at slightly different times (duplicates of real positions)
+    if idx.size < n_rows:
+        idx = np.r_[idx, rng.choice(idx, n_rows - idx.size)]
+    n = n_rows
+    ts = (1_735_689_600 + t[idx]).astype(np.int64) * 1_000_000 + rng.integers(0, 1_000_000, n)
+    mmsi = (vessel[idx] * 7 + 201_000_000).astype(np.int32)
+    cols = {name: pa.nulls(n, fld.type) for name, fld in zip(POSITIONS.names, POSITIONS)}
+    cols.update(mmsi=pa.array(mmsi), ts=pa.array(ts, POSITIONS.field("ts").type),
+                lat=pa.array(lat[idx]), lon=pa.array(lon[idx]), sog_kn=pa.array(sog[idx].clip(0, 30).astype(np.float32)),
+                cog_deg=pa.array((cog[idx] % 360).astype(np.float32)), nav_status=pa.array(nav[idx]),
+                msg_type=pa.array(np.where(vessel[idx] % 9 == 0, 18, 1).astype(np.int8)),
+                source_id=pa.array(np.ones(n, np.int32)), line=pa.array(np.arange(1, n + 1)),
+                line_last=pa.array(np.arange(1, n + 1)))
+    pos = pa.table(cols, schema=POSITIONS).take(pa.array(rng.permutation(n)))
+    # statics: one report per vessel, plus a name change for 1 in 100
+    m = (np.arange(n_v) * 7 + 201_000_000).astype(np.int32)
+    sv = np.r_[np.arange(n_v), np.arange(0, n_v, 100)]
+    sc = {name: pa.nulls(sv.size, fld.type) for name, fld in zip(STATICS.names, STATICS)}
+    sc.update(mmsi=pa.array(m[sv]), ts=pa.array((1_735_689_600 + np.r_[np.zeros(n_v), np.full(sv.size - n_v, 86400)])
+                                                .astype(np.int64) * 1_000_000, STATICS.field("ts").type),
+              imo=pa.array(_imo(9_000_00 + sv)),
+              shipname=pa.array([f"VESSEL {i}" + ("" if j < n_v else " II") for j, i in enumerate(sv)]),
+              ship_type=pa.array(np.full(sv.size, 70, np.int16)), msg_type=pa.array(np.full(sv.size, 5, np.int8)),
+              source_id=pa.array(np.ones(sv.size, np.int32)), line=pa.array(np.arange(1, sv.size + 1)),
+              line_last=pa.array(np.arange(1, sv.size + 1)))
+    statics = pa.table(sc, schema=STATICS)
+    return pos, statics
+
+
+def _imo(base):
+    """Valid IMO numbers (check digit) from 6-digit bases."""
+    import numpy as np
+    d = np.stack([(base // 10 ** k) % 10 for k in range(5, -1, -1)], 1)
+    return (base * 10 + (d * np.arange(7, 1, -1)).sum(1) % 10).astype(np.int32)
+
+
+# --- workers ---------------------------------------------------------------------------------------------
+def worker_suite(n: str) -> dict:
+    from watchkeeper.config import load_config
+    from watchkeeper.engines.local import count_by_type, detect_all
+    from watchkeeper.geo.coast import Coast
+    from watchkeeper.geo.gazetteer import load_gazetteer
+
+    n = int(n)
+    cfg, gaz, coast = load_config(), load_gazetteer(), Coast.default()
+    t = time.perf_counter()
+    wp, ws = synthetic(20_000, seed=1)
+    detect_all(wp, ws, cfg, gazetteer=gaz, coast=coast)
+    t_warm = time.perf_counter() - t
+    del wp, ws
+    t = time.perf_counter()
+    pos, statics = synthetic(n)
+    t_gen = time.perf_counter() - t
+    rss_input = rss_now_kib()
+    t = time.perf_counter()
+    events = detect_all(pos, statics, cfg, gazetteer=gaz, coast=coast)
+    s = time.perf_counter() - t
+    return {"rows": n, "detect_s": round(s, 3), "positions_per_s": round(n / s), "warmup_s": round(t_warm, 2),
+            "generate_s": round(t_gen, 2), "rss_after_input_kib": rss_input, "peak_rss_kib": maxrss_kib(),
+            "events": events.num_rows, "counts": count_by_type(events)}
+
+
+def worker_wk_subset(path: str) -> dict:
+    import pyarrow.parquet as pq
+
+    from watchkeeper.config import load_config
+    from watchkeeper.detect.gaps import ais_gaps
+    from watchkeeper.detect.loitering import loitering
+    from watchkeeper.detect.port_visits import port_visits
+    from watchkeeper.geo.coast import Coast
+    from watchkeeper.geo.gazetteer import load_gazetteer
+    from watchkeeper.geo.reception import reception_grid
+    from watchkeeper.schema import POSITIONS
+    from watchkeeper.tracks.segment import segment
+
+    cfg, gaz, coast = load_config(), load_gazetteer(), Coast.default()
+    pos = pq.read_table(path).cast(POSITIONS)
+
+    def run(tbl):
+        seg = segment(tbl, cfg)
+        grid = reception_grid(seg, cfg)
+        g = ais_gaps(seg, grid, coast, cfg)
+        v = port_visits(seg, gaz, cfg)
+        lo = loitering(seg, gaz, cfg)
+        return g.num_rows, v.num_rows, lo.num_rows
+
+    run(pos.slice(0, 5000))  # warm-up: kernels
+    best = None
+    for _ in range(3):
+        t = time.perf_counter()
+        res = run(pos)
+        s = time.perf_counter() - t
+        best = s if best is None else min(best, s)
+    return {"rows": pos.num_rows, "best_s": round(best, 4), "rows_per_s": round(pos.num_rows / best),
+            "gaps": res[0], "port_visits": res[1], "loitering": res[2], "peak_rss_kib": maxrss_kib()}
+
+
+MP_CODE = r'''
+import json, sys, time, resource
+import pandas as pd, geopandas as gpd, movingpandas as mpd
+from datetime import timedelta
+df = pd.read_parquet(sys.argv[1], columns=["mmsi", "ts", "lat", "lon"])
+df["ts"] = pd.to_datetime(df["ts"]).dt.tz_localize(None)
+t = time.perf_counter()
+gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df.lon, df.lat), crs="EPSG:4326")
+tc = mpd.TrajectoryCollection(gdf, "mmsi", t="ts")
+split = mpd.ObservationGapSplitter(tc).split(gap=timedelta(hours=2))
+split.add_speed(overwrite=True)
+stops = mpd.TrajectoryStopDetector(split).get_stop_points(max_diameter=500, min_duration=timedelta(hours=2))
+s = time.perf_counter() - t
+print(json.dumps({"rows": len(df), "s": round(s, 2), "rows_per_s": round(len(df) / s), "trajectories": len(split),
+                  "stops": len(stops), "version": mpd.__version__, "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+'''
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000, 20_000_000])
+    ap.add_argument("--mp-rows", type=int, default=100_000)
+    ap.add_argument("--skip-mp", action="store_true")
+    ap.add_argument("--idle-wait", type=float, default=30.0)
+    a = ap.parse_args()
+    src, src_hash = snapshot_src()
+    out = {"machine": machine(), "git": git_state(), "src_sha": src_hash, "versions": versions(sys.executable, src),
+           "suite": [], "subset": {}}
+    for n in a.sizes:
+        try:
+            r = run_worker(Path(__file__), "suite", [str(n)], pythonpath=src, timeout=900, idle_wait_s=a.idle_wait)
+        except Exception as e:  # noqa: BLE001
+            r = {"rows": n, "error": str(e)[-500:]}
+        out["suite"].append(r)
+        print(json.dumps(r), flush=True)
+    # the subset side by side, on one shared Parquet file
+    tmp = Path(tempfile.mkdtemp(prefix="wk-detect-"))
+    path = tmp / f"positions-{a.mp_rows}.parquet"
+    import pyarrow.parquet as pq
+    sys.path.insert(0, str(src))
+    pq.write_table(synthetic(a.mp_rows, seed=2)[0], path)
+    out["subset"]["watchkeeper"] = run_worker(Path(__file__), "wk_subset", [str(path)], pythonpath=src,
+                                              idle_wait_s=a.idle_wait)
+    print(json.dumps(out["subset"]["watchkeeper"]), flush=True)
+    if not a.skip_mp and Path(MP_PYTHON).exists():
+        import subprocess
+        t = time.perf_counter()
+        p = subprocess.run([MP_PYTHON, "-c", MP_CODE, str(path)], capture_output=True, text=True, timeout=1800, check=False)
+        if p.returncode == 0:
+            out["subset"]["movingpandas"] = json.loads(p.stdout.strip().splitlines()[-1])
+        else:
+            out["subset"]["movingpandas"] = {"error": p.stderr[-1500:]}
+        out["subset"]["movingpandas"]["process_wall_s"] = round(time.perf_counter() - t, 1)
+        print(json.dumps(out["subset"]["movingpandas"]), flush=True)
+    else:
+        out["subset"]["movingpandas"] = {"error": "not run (no /tmp/mpd-venv or --skip-mp)"}
+    mp, wk = out["subset"]["movingpandas"], out["subset"]["watchkeeper"]
+    if "rows_per_s" in mp:
+        out["subset"]["ratio"] = round(wk["rows_per_s"] / mp["rows_per_s"], 1)
+
+    print(f"\n{'rows':>12} {'seconds':>9} {'positions/s':>13} {'peak RSS MiB':>13} {'events':>9}")
+    for r in out["suite"]:
+        if "error" in r:
+            print(f"{r['rows']:>12,} failed: {r['error'][-200:]}")
+        else:
+            print(f"{r['rows']:>12,} {r['detect_s']:>9.2f} {r['positions_per_s']:>13,} "
+                  f"{r['peak_rss_kib'] / 1024:>13,.0f} {r['events']:>9,}")
+    print(f"\nsubset on {a.mp_rows:,} rows: Watchkeeper {wk['rows_per_s']:,} rows/s ({wk['best_s']} s); "
+          f"MovingPandas {mp.get('rows_per_s', 'n/a')} rows/s ({mp.get('s', '-')} s); ratio {out['subset'].get('ratio')}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "detect.json").write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--worker":
+        sys.exit(print(json.dumps({"suite": worker_suite, "wk_subset": worker_wk_subset}[sys.argv[2]](*sys.argv[3:]))))
+    main()
