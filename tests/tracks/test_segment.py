@@ -15,7 +15,8 @@ from watchkeeper.config import load_config
 from watchkeeper.ingest.nmea import read_nmea
 from watchkeeper.schema import POSITIONS
 from watchkeeper.tracks import segment
-from watchkeeper.tracks.segment import SEGMENTED_POSITIONS, _haversine_km
+from watchkeeper.geo.sphere import haversine_km_scalar as _haversine_km
+from watchkeeper.tracks.segment import SEGMENTED_POSITIONS
 
 CFG = load_config()
 T0 = datetime(2024, 3, 1, 20, 0, tzinfo=UTC)

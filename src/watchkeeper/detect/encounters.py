@@ -37,22 +37,13 @@ from watchkeeper.config import Config
 from watchkeeper.detect.events import make_events
 from watchkeeper.detect.port_visits import ref, track_arrays
 from watchkeeper.geo.gazetteer import Gazetteer
-from watchkeeper.geo.sphere import EARTH_RADIUS_KM
+from watchkeeper.geo.sphere import EARTH_RADIUS_KM, haversine_km_scalar
 
 VERSION = "encounter/1"
 KM_PER_NM = 1.852
 MIN_CELL_KM = 0.05  # 21 bits per axis cover the Earth's diameter down to ~6 m cells; this keeps a wide margin
 _BITS = 21
 _OFFSET = 1 << (_BITS - 1)
-
-
-@njit(cache=True, inline="always")
-def _hav_km(lat1, lon1, lat2, lon2):
-    p1 = math.radians(lat1)
-    p2 = math.radians(lat2)
-    dl = math.radians(lon2 - lon1)
-    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
 
 
 @njit(cache=True)
@@ -79,7 +70,7 @@ def _resample(bounds, ts_us, lat, lon, speed_kn, step_us, max_gap_us, min_positi
                     if np.isfinite(sog0) and np.isfinite(sog1):
                         implied = np.nan
                     else:
-                        implied = _hav_km(lat[i], lon[i], lat[j], lon[j]) / KM_PER_NM / (dt / 3.6e9)
+                        implied = haversine_km_scalar(lat[i], lon[i], lat[j], lon[j]) / KM_PER_NM / (dt / 3.6e9)
                     dlon = lon[j] - lon[i]
                     if dlon > 180.0:
                         dlon -= 360.0
@@ -174,7 +165,7 @@ def _pair_search(slot, key, lat, lon, vessel, max_km):
                         while b < s1 and key[b] == target:
                             if vessel[b] != vessel[a]:
                                 compared += 1
-                                d = _hav_km(lat[a], lon[a], lat[b], lon[b])
+                                d = haversine_km_scalar(lat[a], lon[a], lat[b], lon[b])
                                 if d <= max_km:
                                     if m == cap:
                                         cap *= 2

@@ -41,6 +41,16 @@ def haversine_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
+@njit(cache=True, inline="always")
+def haversine_km_scalar(lat1, lon1, lat2, lon2):
+    """:func:`haversine_km` for two scalar points, for use inside compiled per-track scans."""
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    dl = math.radians(lon2 - lon1)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
+
+
 def km_to_chord(distance_km) -> np.ndarray:
     """Chord length on the unit sphere for a great-circle distance in km (capped at the antipode)."""
     angle = np.minimum(np.asarray(distance_km, dtype=np.float64) / EARTH_RADIUS_KM, math.pi)

@@ -13,14 +13,13 @@ that of two sorts plus a linear pass.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
-from watchkeeper.geo.sphere import EARTH_RADIUS_KM
+from watchkeeper.geo.sphere import haversine_km_scalar
 from watchkeeper.schema import POSITIONS
 
 KM_PER_NM = 1.852
@@ -50,17 +49,6 @@ SEGMENTED_POSITIONS = pa.schema(
 
 _CLASS_B_TYPES = (18, 19)
 _CLASS_A_TYPES = (1, 2, 3)
-
-
-@njit(cache=True, inline="always")
-def _haversine_km(lat1, lon1, lat2, lon2):
-    p1 = math.radians(lat1)
-    p2 = math.radians(lat2)
-    dp = p2 - p1
-    dl = math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    h = min(max(h, 0.0), 1.0)
-    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
 @njit(cache=True)
@@ -108,7 +96,7 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
             for j in range(n_open):
                 k = slot_last[j]
                 dt_h = (t_s[i] - t_s[k]) / 3600.0
-                d_km = _haversine_km(lat[k], lon[k], lat[i], lon[i])
+                d_km = haversine_km_scalar(lat[k], lon[k], lat[i], lon[i])
                 if is27[i] or is27[k]:
                     d_km = max(d_km - TYPE27_SLACK_KM, 0.0)
                 score = (d_km / KM_PER_NM) / (max_speed_kn * (dt_h + buffer_h))
@@ -122,7 +110,7 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
             k = slot_last[chosen]
             seg[i] = slot_seg[chosen]
             dt_h = (t_s[i] - t_s[k]) / 3600.0
-            d_km = _haversine_km(lat[k], lon[k], lat[i], lon[i])
+            d_km = haversine_km_scalar(lat[k], lon[k], lat[i], lon[i])
             if dt_h > 0:
                 speed[i] = d_km / KM_PER_NM / dt_h
             if passenger:
@@ -147,7 +135,7 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
             n_seg += 1
             in_seg_bad = True
         if prev >= 0 and in_seg_bad:
-            d_km = _haversine_km(lat[prev], lon[prev], lat[i], lon[i])
+            d_km = haversine_km_scalar(lat[prev], lon[prev], lat[i], lon[i])
             if is27[i] or is27[prev]:
                 d_km -= TYPE27_SLACK_KM
             if d_km > min_jump_km:
