@@ -323,6 +323,10 @@ def demo(out_dir: str) -> None:
     run_demo(out_dir, out)
 
 
+# -- commands defined in their stage's module ----------------------------------------------------------
+# One line per command group; each module defines click commands and imports nothing heavy at import time.
+
+
 def main() -> None:
     cli(prog_name="watchkeeper")
 
