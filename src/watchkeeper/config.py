@@ -302,11 +302,20 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in [
            "clock-hour blocks, which cut up to an hour off each end of a slow stretch); consecutive slow positions "
            "are merged.",
            "hourly blocks, GFW loitering (files/loitering.md); centred window: Watchkeeper", 0, minimum_exclusive=True),
-        _t("min_port_distance_km", 10.0, "km",
-           "Slow stretches closer than this to a port or anchorage are waiting or berthing (port visits), not "
-           "loitering.",
-           f"{_OURS}: the encounter distance of GFW; GFW's loitering product instead requires >= 20 nm from shore",
-           0),
+        _t("min_port_distance_km", 3.0, "km",
+           "Slow stretches closer than this to a port or anchorage are in port (port visits), not loitering. Equal "
+           "to port_visit.entry_radius_km, so a long slow stop is either a port visit or loitering, never neither "
+           "(ships waiting in an anchorage area a few km off a port, as in the Suez 2021 queue, are loitering "
+           "near a port).",
+           f"{_OURS}; GFW's loitering product instead requires >= 20 nm from shore, which would miss transfers in "
+           "coastal waters", 0),
+        _t("near_port_km", 10.0, "km",
+           "Loitering closer than this to a port or anchorage is most likely waiting for a berth or a canal convoy: "
+           "it is reported with near_port true and its confidence multiplied by near_port_confidence_factor.",
+           f"{_OURS}: the encounter port distance of GFW (files/encounters.md)", 0),
+        _t("near_port_confidence_factor", 0.5, "factor",
+           "Confidence multiplier for loitering within near_port_km of a port or anchorage.",
+           _OURS, 0, 1),
     )),
     Detector("position_jump", "Position jumps", (
         _t("max_speed_class_a_kn", 50.0, "kn",
@@ -324,6 +333,25 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in [
            "An impossible stretch is a jump only if the track returns to a plausible continuation within this time; "
            "a longer one is left to segmentation as another transmitter.",
            f"max_hours 24, {_SEGMENTER}", 0, minimum_exclusive=True),
+        _t("frozen_min_sog_kn", 3.0, "kn",
+           "Identical consecutive positions count as a frozen (replayed or stuck) position only while both reports "
+           "give at least this speed over ground: at 3 kn a ship moves about 15 m between Class A reports, far "
+           "beyond the 1/10,000 minute (about 0.2 m) resolution; below it anchored ships with speed noise would "
+           "count.",
+           _OURS, 0),
+        _t("inland_water_place_km", 10.0, "km",
+           "A position on land within this distance of a port or anchorage of the gazetteer is taken as a river, "
+           "canal or lake port (the 1:10m land polygons fill rivers, canals and lakes such as the Suez Canal, the "
+           "Rhine or the Great Lakes), not as an impossible position.",
+           f"{_OURS}; checked on the Suez 2021 sample, where every canal position lies on Natural Earth land", 0),
+        _t("inland_water_min_vessels", 3, "count",
+           "A position on land in a cell (inland_water_cell_deg) where at least this many other vessels have "
+           "plausible positions is on a waterway that traffic uses (canal, river, lake), not a spoofed position: "
+           "spoofing puts one vessel where no other ship goes.",
+           f"{_OURS}", 1),
+        _t("inland_water_cell_deg", 0.1, "deg",
+           "Side of the latitude-longitude cells in which other vessels are counted for inland_water_min_vessels.",
+           _OURS, 0, 10, True),
         _t("min_gnss_loss_positions", 3, "count",
            "A run of at least this many consecutive reports without a position (lat 91 / lon 181, GNSS lost) is "
            "reported; a single one is common noise.",

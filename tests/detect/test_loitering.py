@@ -53,7 +53,7 @@ def test_offshore_drift_of_three_hours_is_one_loitering_event():
 
 
 def test_same_drift_near_a_port_is_not_loitering():
-    near = (PORT[0] - 0.03, PORT[1])  # about 3 km from Vostochnyy
+    near = (PORT[0] - 0.02, PORT[1])  # about 2 km from Vostochnyy: inside the port-visit entry radius
     assert events(positions(273100002, transit_drift_transit(near, 3.0))) == []
     # and far enough away it is: the port rule is what removed it
     lenient = CFG.replace(loitering={"min_port_distance_km": 0.0})
@@ -70,3 +70,14 @@ def test_event_ids_are_deterministic():
     a = loitering(segment(table, CFG), load_gazetteer(), CFG)
     b = loitering(segment(table.take(pa.array(np.arange(table.num_rows)[::-1])), CFG), load_gazetteer(), CFG)
     assert a.num_rows == 1 and a.equals(b)
+
+
+def test_drift_a_few_km_off_a_port_is_loitering_near_port_with_lower_confidence():
+    off = (PORT[0] - 0.06, PORT[1])  # about 6-7 km from Vostochnyy: outside port-visit reach, inside near_port_km
+    _, d = load_gazetteer().nearest(np.array([off[0]]), np.array([off[1]]))
+    assert CFG.loitering.min_port_distance_km < d[0] < CFG.loitering.near_port_km
+    [near] = events(positions(273100005, transit_drift_transit(off, 3.0)))
+    [far] = events(positions(273100005, transit_drift_transit(OFFSHORE, 3.0)))
+    assert near["details"]["near_port"] is True and far["details"]["near_port"] is False
+    assert near["confidence"] == pytest.approx(far["confidence"] * CFG.loitering.near_port_confidence_factor,
+                                               abs=0.05)

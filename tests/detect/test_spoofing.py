@@ -100,3 +100,31 @@ def test_ids_are_deterministic_and_input_order_free():
     a, b = detect(rows), detect(rows[::-1])
     assert a.num_rows == 2
     assert a["event_id"].to_pylist() == b["event_id"].to_pylist()
+
+
+def lake_track(mmsi, lat0, lon0=-87.3, n=12):
+    """A ship crossing the middle of Lake Michigan eastwards at 10 kn, more than 40 km from any port."""
+    return [[mmsi, T0 + timedelta(minutes=10 * k), lat0, lon0 + (10 * 10 / 60 * k) / 60 / math.cos(math.radians(lat0)),
+             10.0] for k in range(n)]
+
+
+def test_lone_ship_on_land_far_from_ports_is_reported_but_lake_traffic_is_not():
+    # The Natural Earth land polygons fill the Great Lakes (as they fill rivers and canals), so a lone track there
+    # is indistinguishable from a spoofed one and is reported ...
+    alone = detect(lake_track(MMSI, 44.0))
+    assert alone.num_rows == 1 and json.loads(alone["details"][0].as_py())["rule"] == "on_land"
+    # ... but where at least inland_water_min_vessels other vessels sail the same cells it is a waterway
+    others = CFG.position_jump.inland_water_min_vessels
+    fleet = [row for k in range(others + 1) for row in lake_track(MMSI + k, 44.0 + 0.01 * k)]
+    assert detect(fleet).num_rows == 0
+    # one vessel fewer than the rule asks for leaves every track reported
+    short = [row for k in range(others) for row in lake_track(MMSI + k, 44.0 + 0.01 * k)]
+    assert detect(short).num_rows == others
+
+
+def test_river_port_far_inland_is_water():
+    # Duisburg, on the Rhine ~170 km from the sea: alongside the inland port, not an impossible position
+    duisburg = (51.45, 6.73)
+    rows = [[MMSI, T0 + timedelta(minutes=10 * k), duisburg[0], duisburg[1] + 0.0005 * k, 0.1] for k in range(30)]
+    assert Coast.default().on_land([duisburg[0]], [duisburg[1]], buffer_m=1000.0)[0]
+    assert detect(rows).num_rows == 0

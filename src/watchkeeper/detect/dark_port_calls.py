@@ -38,6 +38,7 @@ from watchkeeper.detect.events import make_events
 from watchkeeper.geo.gazetteer import Gazetteer
 from watchkeeper.geo.names import normalize_name
 from watchkeeper.geo.sphere import haversine_km
+from watchkeeper.tracks.arrays import Tracks
 
 VERSION = "dark_port_call/1"
 _KM_PER_NM = 1.852
@@ -48,18 +49,23 @@ def _r(x, nd: int = 6):
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
 
-def vessel_speeds_kn(segmented: pa.Table | None, config: Config) -> dict[int, float]:
-    """The ``speed_quantile`` of each MMSI's speeds while under way (SOG, else implied speed), implausible rows out."""
+def vessel_speeds_kn(segmented, config: Config) -> dict[int, float]:
+    """The ``speed_quantile`` of each MMSI's speeds while under way (SOG, else implied speed), implausible rows out
+    (linear interpolation between order statistics, as ``numpy.quantile``)."""
     if segmented is None or segmented.num_rows == 0:
         return {}
-    keep = pc.invert(pc.fill_null(segmented["implausible"], False)) if "implausible" in segmented.schema.names \
-        else pa.array(np.ones(segmented.num_rows, bool))
-    tbl = segmented.filter(keep)
-    mmsi = tbl["mmsi"].to_numpy(zero_copy_only=False).astype(np.int64)
-    sog = np.asarray(pc.fill_null(tbl["sog_kn"].cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False))
-    if "implied_speed_kn" in tbl.schema.names:
-        imp = np.asarray(pc.fill_null(tbl["implied_speed_kn"], np.nan).to_numpy(zero_copy_only=False))
-        sog = np.where(np.isfinite(sog), sog, imp)
+    if isinstance(segmented, Tracks):
+        mmsi, sog = segmented.plausible["mmsi"], segmented.plausible["speed_kn"]
+    else:
+        names = segmented.schema.names
+        keep = ~np.asarray(pc.fill_null(segmented["implausible"], False).to_numpy(zero_copy_only=False), bool) \
+            if "implausible" in names else np.ones(segmented.num_rows, bool)
+        mmsi = segmented["mmsi"].to_numpy().astype(np.int64)[keep]
+        sog = np.asarray(pc.fill_null(segmented["sog_kn"].cast(pa.float64()), np.nan).to_numpy(), float)
+        if "implied_speed_kn" in names:
+            imp = np.asarray(pc.fill_null(segmented["implied_speed_kn"].cast(pa.float64()), np.nan).to_numpy(), float)
+            sog = np.where(np.isfinite(sog), sog, imp)
+        sog = sog[keep]
     ok = np.isfinite(sog) & (sog > float(config.port_visit.stop_end_speed_kn))
     mmsi, sog = mmsi[ok], sog[ok]
     if not len(mmsi):
@@ -67,9 +73,12 @@ def vessel_speeds_kn(segmented: pa.Table | None, config: Config) -> dict[int, fl
     order = np.lexsort((sog, mmsi))
     mmsi, sog = mmsi[order], sog[order]
     starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
-    ends = np.r_[starts[1:], len(mmsi)]
-    q = float(config.dark_port_call.speed_quantile)
-    return {int(mmsi[s]): float(np.quantile(sog[s:e], q)) for s, e in zip(starts, ends)}
+    n = np.diff(np.r_[starts, len(mmsi)])
+    pos = starts + float(config.dark_port_call.speed_quantile) * (n - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, starts + n - 1)
+    q = sog[lo] + (pos - lo) * (sog[hi] - sog[lo])
+    return dict(zip(mmsi[starts].tolist(), q.tolist()))
 
 
 def _places(gazetteer: Gazetteer):

@@ -138,49 +138,69 @@ def _cell_keys(lat, lon, cell_km):
 
 
 @njit(cache=True)
+def _scan_range(a, b, s1, key, last_key, lat, lon, vessel, max_km, pi, pj, pd, m):
+    """Pairs of point ``a`` with points ``b``.. (up to ``s1``) while their key is at most ``last_key``."""
+    compared = 0
+    while b < s1 and key[b] <= last_key:
+        if vessel[b] != vessel[a]:
+            compared += 1
+            d = haversine_km_scalar(lat[a], lon[a], lat[b], lon[b])
+            if d <= max_km:
+                if m == pi.shape[0]:
+                    cap = 2 * pi.shape[0]
+                    pi2 = np.empty(cap, np.int64)
+                    pj2 = np.empty(cap, np.int64)
+                    pd2 = np.empty(cap, np.float64)
+                    pi2[:m] = pi[:m]
+                    pj2[:m] = pj[:m]
+                    pd2[:m] = pd[:m]
+                    pi, pj, pd = pi2, pj2, pd2
+                pi[m] = a
+                pj[m] = b
+                pd[m] = d
+                m += 1
+        b += 1
+    return pi, pj, pd, m, compared
+
+
+@njit(cache=True)
 def _pair_search(slot, key, lat, lon, vessel, max_km):
     """Adjacent pairs among points sorted by (slot, key): (i, j, distance_km) with i < j, and the number of
-    distance evaluations made."""
+    distance evaluations made.
+
+    Each pair is found once, from the point whose cell comes first in key order: a point looks only at the
+    neighbouring cells whose offset (dx, dy, dz) is lexicographically >= (0, 0, 0). Cells that differ only in z
+    have consecutive keys, so those 14 cells are 5 key ranges: its own cell and z + 1 (scanned on from the
+    point), (0, +1, -1..+1), and (+1, -1..+1, -1..+1) as three ranges.
+    """
     n = slot.shape[0]
-    cap = max(16, n)
+    cap = max(16, n // 4)
     pi = np.empty(cap, np.int64)
     pj = np.empty(cap, np.int64)
     pd = np.empty(cap, np.float64)
     m = 0
     compared = 0
     s0 = 0
+    y = np.int64(1) << _BITS
+    x = np.int64(1) << (2 * _BITS)
     while s0 < n:
         s1 = s0
         while s1 < n and slot[s1] == slot[s0]:
             s1 += 1
         keys = key[s0:s1]
         for a in range(s0, s1):
-            for dx in range(-1, 2):
-                for dy in range(-1, 2):
-                    for dz in range(-1, 2):
-                        target = key[a] + (dx << (2 * _BITS)) + (dy << _BITS) + dz
-                        b = s0 + np.searchsorted(keys, target)
-                        if b <= a:  # each pair once, from its first point
-                            b = a + 1
-                        while b < s1 and key[b] == target:
-                            if vessel[b] != vessel[a]:
-                                compared += 1
-                                d = haversine_km_scalar(lat[a], lon[a], lat[b], lon[b])
-                                if d <= max_km:
-                                    if m == cap:
-                                        cap *= 2
-                                        pi2 = np.empty(cap, np.int64)
-                                        pj2 = np.empty(cap, np.int64)
-                                        pd2 = np.empty(cap, np.float64)
-                                        pi2[:m] = pi[:m]
-                                        pj2[:m] = pj[:m]
-                                        pd2[:m] = pd[:m]
-                                        pi, pj, pd = pi2, pj2, pd2
-                                    pi[m] = a
-                                    pj[m] = b
-                                    pd[m] = d
-                                    m += 1
-                            b += 1
+            ka = key[a]
+            pi, pj, pd, m, c = _scan_range(a, a + 1, s1, key, ka + 1, lat, lon, vessel, max_km, pi, pj, pd, m)
+            compared += c
+            lo = ka + y - 1
+            b = s0 + np.searchsorted(keys, lo)
+            pi, pj, pd, m, c = _scan_range(a, b, s1, key, lo + 2, lat, lon, vessel, max_km, pi, pj, pd, m)
+            compared += c
+            for dy in range(-1, 2):
+                lo = ka + x + dy * y - 1
+                b = s0 + np.searchsorted(keys, lo)
+                pi, pj, pd, m, c = _scan_range(a, b, s1, key, lo + 2, lat, lon, vessel, max_km, pi, pj, pd, m)
+                compared += c
         s0 = s1
     return pi[:m], pj[:m], pd[:m], compared
 
@@ -202,17 +222,21 @@ def adjacent_pairs(slot, lat, lon, vessel, max_distance_km: float):
     return order[i], order[j], d, int(n)
 
 
-def _median_speed(speed_kn: np.ndarray) -> float:
-    """Median of the known speeds; NaN (never slow) when none is known."""
-    known = speed_kn[np.isfinite(speed_kn)]
-    return float(np.median(known)) if len(known) else math.nan
-
-
-def _median_lonlat(lat: np.ndarray, lon: np.ndarray) -> tuple[float, float]:
-    ref_lon = lon[0]
-    unwrapped = ref_lon + (lon - ref_lon + 180.0) % 360.0 - 180.0
-    mlon = float(np.median(unwrapped))
-    return float(np.median(lat)), ((mlon + 180.0) % 360.0) - 180.0
+def group_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Median of the finite ``values`` of each group ``0..n_groups-1`` (NaN for a group without any), as
+    ``numpy.median`` computes it (the mean of the two middle values for an even count)."""
+    ok = np.isfinite(values)
+    v, g = values[ok], group[ok]
+    order = np.lexsort((v, g))
+    v, g = v[order], g[order]
+    count = np.bincount(g, minlength=n_groups)
+    start = np.r_[0, np.cumsum(count)[:-1]]
+    has = count > 0
+    lo = np.where(has, start + (count - 1) // 2, 0)
+    hi = np.where(has, start + count // 2, 0)
+    if not len(v):
+        return np.full(n_groups, np.nan)
+    return np.where(has, (v[lo.clip(0, len(v) - 1)] + v[hi.clip(0, len(v) - 1)]) / 2.0, np.nan)
 
 
 def encounters(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None = None) -> pa.Table:
@@ -258,37 +282,46 @@ def encounters(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None 
         step_us = int(g["step_us"])
         duration_h = (slot[ends] - slot[starts]) * step_us / 3.6e9
         long_enough = np.flatnonzero(duration_h >= cfg.min_duration_h)
-        cands = []
-        for r in long_enough.tolist():
-            lo, hi = int(starts[r]), int(ends[r]) + 1
-            ra, rb = a[lo:hi], b[lo:hi]
-            va, vb = _median_speed(g["speed_kn"][ra]), _median_speed(g["speed_kn"][rb])
-            if not (va < cfg.max_median_speed_kn and vb < cfg.max_median_speed_kn):
-                continue
-            mlat, mlon = _median_lonlat(np.r_[g["lat"][ra], g["lat"][rb]], np.r_[g["lon"][ra], g["lon"][rb]])
-            cands.append((r, lo, hi, va, vb, mlat, mlon))
-        if cands:
-            _, port_km = gazetteer.nearest(np.array([x[5] for x in cands]), np.array([x[6] for x in cands]))
-        for (r, lo, hi, va, vb, mlat, mlon), pkm in zip(cands, port_km if cands else []):
+        # per run: both vessels' median speeds, the median location (longitudes unwrapped around the run's first
+        # point, so the antimeridian does not split it) and the median distance, all as grouped medians
+        lo_r, hi_r = starts[long_enough], ends[long_enough] + 1
+        length = hi_r - lo_r
+        n_runs = len(long_enough)
+        grp = np.repeat(np.arange(n_runs), length)
+        pos = np.repeat(lo_r - np.r_[0, np.cumsum(length)[:-1]], length) + np.arange(int(length.sum()))
+        pa_, pb_ = a[pos], b[pos]
+        va = group_median(g["speed_kn"][pa_], grp, n_runs)
+        vb = group_median(g["speed_kn"][pb_], grp, n_runs)
+        slow = np.flatnonzero((va < cfg.max_median_speed_kn) & (vb < cfg.max_median_speed_kn))
+        ref_lon = g["lon"][a[lo_r]][grp]
+        unwrap = lambda lon: ref_lon + (lon - ref_lon + 180.0) % 360.0 - 180.0  # noqa: E731
+        mlat = group_median(np.r_[g["lat"][pa_], g["lat"][pb_]], np.r_[grp, grp], n_runs)
+        mlon = group_median(np.r_[unwrap(g["lon"][pa_]), unwrap(g["lon"][pb_])], np.r_[grp, grp], n_runs)
+        mlon = (mlon + 180.0) % 360.0 - 180.0
+        d_med = group_median(dist_km[pos] * 1000.0, grp, n_runs)
+        d_min = np.full(n_runs, np.inf)
+        np.minimum.at(d_min, grp, dist_km[pos] * 1000.0)
+        port_km = gazetteer.nearest(mlat[slow], mlon[slow])[1] if len(slow) else np.empty(0)
+        for k, pkm in zip(slow.tolist(), port_km.tolist()):
             if np.isfinite(pkm) and pkm < cfg.min_port_distance_km:
                 continue
+            r, lo, hi = int(long_enough[k]), int(lo_r[k]), int(hi_r[k])
             ra, rb = a[lo:hi], b[lo:hi]
             seg_a, seg_b = int(sa[lo]), int(sb[lo])
             a0, a1 = int(g["left"][ra[0]]), int(g["right"][ra[-1]])
             b0, b1 = int(g["left"][rb[0]]), int(g["right"][rb[-1]])
-            d_m = dist_km[lo:hi] * 1000.0
             seg_id_a, seg_id_b = str(c["segment_id"][seg_a]), str(c["segment_id"][seg_b])
             dur = float(duration_h[r])
             details = {"duration_h": round(dur, 6), "n_slots": hi - lo,
-                       "median_distance_m": round(float(np.median(d_m)), 3),
-                       "min_distance_m": round(float(d_m.min()), 3),
-                       "median_speed_kn": round(float(va), 6), "other_median_speed_kn": round(float(vb), 6),
+                       "median_distance_m": round(float(d_med[k]), 3),
+                       "min_distance_m": round(float(d_min[k]), 3),
+                       "median_speed_kn": round(float(va[k]), 6), "other_median_speed_kn": round(float(vb[k]), 6),
                        "distance_from_port_km": round(float(pkm), 6) if np.isfinite(pkm) else None,
                        "other_segment_id": seg_id_b}
             refs = [ref(c, a0, "first"), ref(c, a1, "last"), ref(c, b0, "first"), ref(c, b1, "last")]
             events.append({"type": "encounter", "mmsi": int(seg_mmsi[seg_a]), "other_mmsi": int(seg_mmsi[seg_b]),
                            "start": int(slot[lo]) * step_us, "end": int(slot[hi - 1]) * step_us,
-                           "lat": mlat, "lon": mlon,
+                           "lat": float(mlat[k]), "lon": float(mlon[k]),
                            "confidence": min(1.0, 0.5 * dur / cfg.min_duration_h) if cfg.min_duration_h > 0 else 1.0,
                            "details": details,
                            "positions": {"n": (a1 - a0 + 1) + (b1 - b0 + 1), "refs": refs},

@@ -112,14 +112,14 @@ def ais_gaps(segmented: pa.Table, grid: pa.Table | None = None, coast: Coast | N
     # open gaps: a segment's last row, silent until the end of the data, with no later row of its MMSI
     last = c["bounds"][1:] - 1
     mm = c["mmsi"]
-    order = np.lexsort((t, mm))
-    mmsi_last = {int(m): int(x) for m, x in zip(mm[order], t[order])}  # last wins: latest time per MMSI
+    u_mmsi, u_code = np.unique(mm, return_inverse=True)
+    mmsi_last = np.full(len(u_mmsi), np.iinfo(np.int64).min, np.int64)  # latest time per MMSI
+    np.maximum.at(mmsi_last, u_code, t)
     if data_end is None:  # the end of the data where the vessel was last seen, not of the whole store
         area_end = _area_data_end(c["lat"], c["lon"], t, last)
     else:
         area_end = np.full(len(last), end_us, np.int64)
-    is_open = np.array([ae - t[i] >= min_us and mmsi_last[int(mm[i])] == t[i] for i, ae in zip(last, area_end)],
-                       bool)
+    is_open = (area_end - t[last] >= min_us) & (mmsi_last[u_code[last]] == t[last])
     o = last[is_open]
     o_end = area_end[is_open]
 

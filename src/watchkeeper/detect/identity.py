@@ -268,6 +268,10 @@ def invalid_identity(statics: pa.Table, positions: pa.Table | None = None, confi
         parts.append(_rows(positions, "position"))
     rows = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     keep = rows["ts"] != _US_NULL
+    # only the rows of invalid MMSIs and the statics with an IMO matter: judge each MMSI once, then sort just those
+    all_mmsis = np.unique(rows["mmsi"][keep])
+    bad_mmsis = all_mmsis[mmsi_rule(all_mmsis, cfg.placeholder_mmsi)[0] != None]
+    keep &= np.isin(rows["mmsi"], bad_mmsis) | ((rows["kind"] == 0) & (rows["imo"] >= 0))
     rows = {k: v[keep] for k, v in rows.items()}
     # time order, then input order, so "first" and "last" are deterministic
     order = np.lexsort((rows["line"], rows["source_id"], rows["ts"], rows["mmsi"]))

@@ -9,7 +9,9 @@ Rules (thresholds of ``[loitering]`` in :mod:`watchkeeper.config`), applied per 
   within ``min_port_distance_km``; consecutive eligible positions form a stretch, and a stretch lasting at least
   ``min_duration_h`` is a loitering event. Silences do not break a stretch (the averaged speed spans them).
 * Segments with fewer than ``tracks.min_segment_positions`` positions are noise and are not scanned.
-* ``confidence`` = min(1, 0.5 x duration / ``min_duration_h``): 0.5 at the minimum, 1 from twice the minimum.
+* ``confidence`` = min(1, 0.5 x duration / ``min_duration_h``): 0.5 at the minimum, 1 from twice the minimum;
+  multiplied by ``near_port_confidence_factor`` when the stretch comes within ``near_port_km`` of a place
+  (``near_port`` true: most likely waiting for a berth or a convoy).
 
 The scan is one compiled (numba) pass; distances to ports come from vectorised gazetteer queries.
 """
@@ -27,6 +29,7 @@ from watchkeeper.detect.events import make_events
 from watchkeeper.detect.port_visits import ref, track_arrays
 from watchkeeper.geo.gazetteer import Gazetteer
 from watchkeeper.geo.sphere import EARTH_RADIUS_KM
+from watchkeeper.tracks.arrays import as_tracks
 
 VERSION = "loitering/1"
 KM_PER_NM = 1.852
@@ -94,14 +97,14 @@ def loitering(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None =
         :data:`~watchkeeper.schema.EVENTS` of type ``loitering``: ``start``/``end`` the first and last slow
         position, ``lat``/``lon`` the middle position of the stretch, details ``duration_h``,
         ``median_speed_kn`` (windowed speeds), ``distance_from_port_km`` (closest approach to any place during the
-        stretch), ``n_positions`` and ``max_silence_h``, and refs to the first and last position.
+        stretch), ``n_positions``, ``near_port`` and ``max_silence_h``, and refs to the first and last position.
     """
     config = config or Config()
     cfg = config.loitering
     c = track_arrays(segmented)
     events: list[dict] = []
     if len(c["ts_us"]):
-        near = gazetteer.within(c["lat"], c["lon"], float(cfg.min_port_distance_km)) >= 0
+        near = as_tracks(segmented).nearest_place(gazetteer, float(cfg.min_port_distance_km))[0] >= 0
         first, last, speed = _loiter_scan(
             c["bounds"], c["t_s"], c["lat"], c["lon"], near, float(cfg.max_speed_kn), float(cfg.block_h) * 1800.0,
             float(cfg.min_duration_h) * 3600.0, int(config.tracks.min_segment_positions))
@@ -111,6 +114,7 @@ def loitering(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None =
             _, dist = gazetteer.nearest(c["lat"][rows], c["lon"][rows])
             offsets = np.r_[0, np.cumsum(lengths)[:-1]]
             port_km = np.minimum.reduceat(np.where(np.isfinite(dist), dist, np.inf), offsets)
+            near_port = port_km <= float(cfg.near_port_km)
             for v, (i0, i1) in enumerate(zip(first.tolist(), last.tolist())):
                 mid = (i0 + i1) // 2
                 duration_h = (c["t_s"][i1] - c["t_s"][i0]) / 3600.0
@@ -118,12 +122,13 @@ def loitering(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None =
                 details = {"duration_h": round(float(duration_h), 6),
                            "median_speed_kn": round(float(np.median(speed[i0:i1 + 1])), 6),
                            "distance_from_port_km": round(float(port_km[v]), 6) if np.isfinite(port_km[v]) else None,
-                           "n_positions": i1 - i0 + 1,
+                           "n_positions": i1 - i0 + 1, "near_port": bool(near_port[v]),
                            "max_silence_h": round(float(silences.max()), 6) if len(silences) else 0.0}
                 events.append({"type": "loitering", "mmsi": int(c["mmsi"][i0]), "start": int(c["ts_us"][i0]),
                                "end": int(c["ts_us"][i1]), "lat": float(c["lat"][mid]), "lon": float(c["lon"][mid]),
-                               "confidence": min(1.0, 0.5 * duration_h / cfg.min_duration_h)
-                               if cfg.min_duration_h > 0 else 1.0,
+                               "confidence": (min(1.0, 0.5 * duration_h / cfg.min_duration_h)
+                                              if cfg.min_duration_h > 0 else 1.0)
+                               * (float(cfg.near_port_confidence_factor) if near_port[v] else 1.0),
                                "details": details,
                                "positions": {"n": i1 - i0 + 1, "refs": [ref(c, i0, "first"), ref(c, i1, "last")]},
                                "segment_id": str(c["segment_id"][c["seg"][i0]])})

@@ -28,34 +28,16 @@ from numba import njit
 from watchkeeper.config import Config
 from watchkeeper.detect.events import make_events
 from watchkeeper.geo.gazetteer import Gazetteer
+from watchkeeper.tracks.arrays import as_tracks
 
 VERSION = "port_visit/1"
 
 
-def track_arrays(segmented: pa.Table) -> dict[str, np.ndarray]:
-    """The columns the per-segment scans need, as NumPy arrays ordered by (segment, time, line).
-
-    Implausible rows (flagged jumps) are left out. ``bounds`` holds the first row of each segment and, last, the
-    number of rows; ``segment_id`` holds one id per segment. The caller's table is not modified.
-    """
-    keep = np.flatnonzero(~_np(segmented["implausible"], np.bool_, False)) if segmented.num_rows else np.empty(0, int)
-    tbl = segmented.take(pa.array(keep, pa.int64()))
-    seg_ids, seg_code = np.unique(np.asarray(tbl["segment_id"].to_pylist(), dtype=object).astype(str),
-                                  return_inverse=True) if tbl.num_rows else (np.empty(0, str), np.empty(0, np.int64))
-    ts = _np(tbl["ts"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()), np.int64, 0)
-    line = _np(tbl["line"], np.int64, 0)
-    order = np.lexsort((line, ts, seg_code))
-    sog = _np(tbl["sog_kn"], np.float64, np.nan)
-    implied = _np(tbl["implied_speed_kn"], np.float64, np.nan)
-    cols = {"mmsi": _np(tbl["mmsi"], np.int64, 0), "ts_us": ts, "lat": _np(tbl["lat"], np.float64, np.nan),
-            "lon": _np(tbl["lon"], np.float64, np.nan), "speed_kn": np.where(np.isfinite(sog), sog, implied),
-            "source_id": _np(tbl["source_id"], np.int64, 0), "line": line, "seg": seg_code.astype(np.int64)}
-    cols = {k: v[order] for k, v in cols.items()}
-    starts = np.flatnonzero(np.r_[True, cols["seg"][1:] != cols["seg"][:-1]]) if len(order) else np.empty(0, np.int64)
-    cols["bounds"] = np.r_[starts, len(order)].astype(np.int64)
-    cols["segment_id"] = seg_ids
-    cols["t_s"] = cols["ts_us"].astype(np.float64) / 1e6
-    return cols
+def track_arrays(segmented) -> dict[str, np.ndarray]:
+    """The columns the per-segment scans need, as NumPy arrays ordered by (segment, time, line): the
+    ``plausible`` view of :class:`watchkeeper.tracks.arrays.Tracks` (implausible rows left out; ``bounds`` holds
+    the first row of each segment and, last, the number of rows; ``segment_id`` one id per segment)."""
+    return as_tracks(segmented).plausible
 
 
 def _np(col, dtype, null) -> np.ndarray:
@@ -147,7 +129,7 @@ def port_visits(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None
     c = track_arrays(segmented)
     events: list[dict] = []
     if len(c["ts_us"]):
-        port, dist = gazetteer.nearest(c["lat"], c["lon"], float(cfg.exit_radius_km))
+        port, dist = as_tracks(segmented).nearest_place(gazetteer, float(cfg.exit_radius_km))
         first, last, closest, entry, exit_, stopped, n_gaps, max_gap = _visit_scan(
             c["bounds"], c["t_s"], dist, c["speed_kn"], float(cfg.entry_radius_km), float(cfg.exit_radius_km),
             float(cfg.stop_begin_speed_kn), float(cfg.stop_end_speed_kn), float(cfg.in_port_gap_h))

@@ -13,11 +13,14 @@ Rules (thresholds in ``watchkeeper.config`` sections ``position_jump`` and ``tra
   ``tracks.min_segment_positions`` rows is reported with ``returned`` = false and lower confidence; longer
   unreturned stretches are left to segmentation (another transmitter).
 * **on_land** -- consecutive rows of one segment lying more than ``tracks.land_tolerance_km`` inside the
-  coastline (:meth:`watchkeeper.geo.coast.Coast.on_land`).
+  coastline (:meth:`watchkeeper.geo.coast.Coast.on_land`) and not on inland water (:func:`inland_water`): the
+  generalised land polygons fill rivers, canals and lakes (the Suez Canal, the Rhine, the Great Lakes), so a row
+  within ``inland_water_place_km`` of a port or anchorage, or in a cell (``inland_water_cell_deg``) where at
+  least ``inland_water_min_vessels`` other vessels have plausible positions, is taken as a waterway.
 * **null_island** -- consecutive rows of one segment at exactly 0 N 0 E, the value of an unset GNSS position.
 * **frozen_position** -- at least ``min_gnss_loss_positions`` consecutive rows of one segment with exactly the
   same latitude and longitude while every one reports a speed over ground of at least
-  :data:`FROZEN_MIN_SOG_KN`: positions are resolved to 1/10000 minute (about 0.2 m), so a ship really moving
+  ``frozen_min_sog_kn``: positions are resolved to 1/10000 minute (about 0.2 m), so a ship really moving
   at that speed cannot repeat its position; a receiver that lost its fix and repeats the last one can.
 
 Reports with no position at all (lat 91 / lon 181) never reach the segmented table, so runs of them are not
@@ -27,6 +30,8 @@ second time. The kernels are NumPy over the sorted arrays; Python runs once per 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,34 +39,17 @@ import pyarrow.compute as pc
 from watchkeeper.config import Config
 from watchkeeper.detect.events import make_events
 from watchkeeper.geo.sphere import haversine_km
+from watchkeeper.tracks.arrays import as_tracks
 
 VERSION = "position_jump/1"
 KM_PER_NM = 1.852
-FROZEN_MIN_SOG_KN = 3.0
-"""Minimum reported speed for a repeated identical position to count as frozen: at 3 kn a ship moves about 15 m
-between Class A reports, far beyond the 0.2 m resolution; below it, anchored ships with speed noise would count."""
-
 _CONFIDENCE = {"speed": 0.9, "speed_unreturned": 0.5, "on_land": 0.9, "null_island": 0.95, "frozen_position": 0.7}
 
 
-def columns(segmented: pa.Table) -> dict[str, np.ndarray]:
-    """The arrays the detectors read from a segmented table (rows in its order), with ``seg`` a segment code."""
-    def num(name, dtype, null):
-        col = segmented[name].combine_chunks()
-        if pa.types.is_timestamp(col.type):
-            col = col.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-        return np.asarray(col.cast(pa.float64() if dtype == np.float64 else pa.int64()).fill_null(null)
-                          .to_numpy(zero_copy_only=False), dtype=dtype)
-
-    enc = pc.dictionary_encode(segmented["segment_id"].combine_chunks())
-    return {"mmsi": num("mmsi", np.int64, -1), "ts": num("ts", np.int64, 0), "lat": num("lat", np.float64, np.nan),
-            "lon": num("lon", np.float64, np.nan), "sog": num("sog_kn", np.float64, np.nan),
-            "speed": num("implied_speed_kn", np.float64, np.nan),
-            "msg_type": num("msg_type", np.int64, 0), "source_id": num("source_id", np.int64, -1),
-            "line": num("line", np.int64, -1), "seg": np.asarray(enc.indices.to_numpy(), dtype=np.int64),
-            "seg_names": np.asarray(enc.dictionary.to_pylist(), dtype=object),
-            "implausible": np.asarray(segmented["implausible"].combine_chunks().fill_null(False)
-                                      .to_numpy(zero_copy_only=False), dtype=bool)}
+def columns(segmented) -> dict[str, np.ndarray]:
+    """The arrays the detectors read from a segmented table (rows in its order), with ``seg`` a segment code: the
+    ``rows`` view of :class:`watchkeeper.tracks.arrays.Tracks`."""
+    return as_tracks(segmented).rows
 
 
 def runs(mask: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +65,45 @@ def ref(c: dict[str, np.ndarray], i: int, role: str) -> dict:
     return {"mmsi": int(c["mmsi"][i]), "source_id": int(c["source_id"][i]), "line": int(c["line"][i]), "role": role}
 
 
-def position_jumps(segmented: pa.Table, coast, config: Config | None = None) -> pa.Table:
+def inland_water(tracks, rows: np.ndarray, gazetteer, config: Config) -> np.ndarray:
+    """Which of ``rows`` (table rows of ``tracks``, on land) are on inland water used by shipping: near a port or
+    anchorage, or in a cell where at least ``inland_water_min_vessels`` other MMSIs have plausible positions
+    (``[position_jump]``)."""
+    pj = config.position_jump
+    c = tracks.rows
+    lat, lon = c["lat"], c["lon"]
+    radius = float(pj.inland_water_place_km)
+    # plausible rows: the shared nearest-place search; implausible ones (few) on their own
+    p = tracks.plausible
+    where = np.full(len(lat), -1, np.int64)
+    where[p["row"]] = np.arange(len(p["row"]))
+    place_km = np.full(len(rows), np.nan)
+    known = where[rows] >= 0
+    place_km[known] = tracks.nearest_place(gazetteer, radius)[1][where[rows[known]]]
+    place_km[~known] = gazetteer.nearest(lat[rows[~known]], lon[rows[~known]], radius)[1]
+    water = np.isfinite(place_km)
+    rest = np.flatnonzero(~water)
+    if len(rest):
+        size = float(pj.inland_water_cell_deg)
+        ok = ~c["implausible"] & np.isfinite(lat) & np.isfinite(lon)
+
+        def cell(la, lo):
+            return (np.floor((la + 90.0) / size).astype(np.int64) * int(math.ceil(360.0 / size) + 1)
+                    + np.floor((lo + 180.0) / size).astype(np.int64))
+
+        want = cell(lat[rows[rest]], lon[rows[rest]])
+        all_cells = cell(lat[ok], lon[ok])
+        sel = np.isin(all_cells, want)
+        pairs = np.unique(np.stack([all_cells[sel], c["mmsi"][ok][sel]], 1), axis=0)
+        cells, n_vessels = np.unique(pairs[:, 0], return_counts=True)
+        if len(cells):
+            k = np.searchsorted(cells, want).clip(0, len(cells) - 1)
+            # the vessel itself may be one of the MMSIs of its own cell
+            water[rest] = (cells[k] == want) & (n_vessels[k] - 1 >= int(pj.inland_water_min_vessels))
+    return water
+
+
+def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gazetteer=None) -> pa.Table:
     """Position jumps, positions on land and GNSS default positions (``position_jump`` events).
 
     Parameters
@@ -86,6 +112,9 @@ def position_jumps(segmented: pa.Table, coast, config: Config | None = None) -> 
         Output of :func:`watchkeeper.tracks.segment` (rows sorted by mmsi and time); not modified.
     coast
         A :class:`watchkeeper.geo.coast.Coast` (e.g. ``Coast.default()``).
+    gazetteer
+        Ports and anchorages, for positions on land that are on rivers, canals and lakes
+        (:func:`inland_water`); the vendored default when ``None``.
     config
         Thresholds; the defaults when ``None``.
 
@@ -114,19 +143,33 @@ def position_jumps(segmented: pa.Table, coast, config: Config | None = None) -> 
     on_land = np.zeros(n, bool)
     cand = ~null_island & np.isfinite(lat) & np.isfinite(lon)
     on_land[cand] = np.asarray(coast.on_land(lat[cand], lon[cand], buffer_m=float(tr.land_tolerance_km) * 1000.0))
+    land_rows = np.flatnonzero(on_land)
+    if len(land_rows):
+        if gazetteer is None:
+            from watchkeeper.geo.gazetteer import load_gazetteer
+
+            gazetteer = load_gazetteer()
+        on_land[land_rows[inland_water(as_tracks(segmented), land_rows, gazetteer, config)]] = False
     for rule, mask in (("on_land", on_land), ("null_island", null_island)):
-        for a, b in zip(*runs(mask[order], seg[order])):
-            rows = order[a:b + 1]
-            details = {"rule": rule, "n_positions": len(rows)}
+        first, last = runs(mask[order], seg[order])
+        if rule == "on_land" and len(first):
+            # one distance query for every on-land row, reduced per run (rows of a run are contiguous in `order`)
+            length = last - first + 1
+            offset = np.r_[0, np.cumsum(length)[:-1]]
+            rows = order[np.repeat(first - offset, length) + np.arange(int(length.sum()))]
+            d = np.asarray(coast.distance_to_shore_km(lat[rows], lon[rows]), dtype=float)
+            inland = np.fmax(-np.minimum.reduceat(np.where(np.isnan(d), np.inf, d), offset), 0.0)
+        for k, (a, b) in enumerate(zip(first, last)):
+            details = {"rule": rule, "n_positions": int(b - a + 1)}
             if rule == "on_land":
-                d = np.asarray(coast.distance_to_shore_km(lat[rows], lon[rows]), dtype=float)
-                details["max_inland_km"] = round(float(max(-np.nanmin(d), 0.0)), 3)
-            out.append(_event(c, rows[0], rows[-1], rule, _CONFIDENCE[rule], details))
+                details["max_inland_km"] = round(float(inland[k]) if np.isfinite(inland[k]) else 0.0, 3)
+            out.append(_event(c, order[a], order[b], rule, _CONFIDENCE[rule], details))
 
     o_lat, o_lon, o_seg, o_sog = lat[order], lon[order], seg[order], c["sog"][order]
+    frozen_kn = float(pj.frozen_min_sog_kn)
     same = np.zeros(n, bool)
     same[1:] = (o_seg[1:] == o_seg[:-1]) & (o_lat[1:] == o_lat[:-1]) & (o_lon[1:] == o_lon[:-1]) & (
-        o_sog[1:] >= FROZEN_MIN_SOG_KN) & (o_sog[:-1] >= FROZEN_MIN_SOG_KN) & ~null_island[order][1:]
+        o_sog[1:] >= frozen_kn) & (o_sog[:-1] >= frozen_kn) & ~null_island[order][1:]
     for a, b in zip(*runs(same, o_seg)):
         if b - a + 2 >= pj.min_gnss_loss_positions:  # the run repeats the row before it
             rows = order[a - 1:b + 1]

@@ -110,9 +110,13 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
 
     # groups: (kind, key, mask, label fields)
     groups = []
-    keys = [None if r["port_name"] is None else normalize_name(r["port_name"]) for r in rows]
-    for key in sorted({k for k in keys if k}):
-        members = [i for i, k in enumerate(keys) if k == key]
+    by_key: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        key = None if r["port_name"] is None else normalize_name(r["port_name"])
+        if key:
+            by_key.setdefault(key, []).append(i)
+    for key in sorted(by_key):
+        members = by_key[key]
         # label: the most common place with a LOCODE, else the most common place
         places = {}
         for i in members:
@@ -120,20 +124,19 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
             pk = (r["port_name"], r["port_locode"], r["port_lat"], r["port_lon"])
             places[pk] = places.get(pk, 0) + 1
         name, locode, plat, plon = min(places, key=lambda p: (p[1] is None, -places[p], str(p)))
-        mask = np.zeros(len(rows), bool)
-        mask[members] = True
-        groups.append(({"port": key}, mask, {"port_name": name, "port_locode": locode, "port_lat": plat,
+        groups.append(({"port": key}, np.asarray(members, np.int64), {"port_name": name, "port_locode": locode, "port_lat": plat,
                                              "port_lon": plon, "lat": plat, "lon": plon}, {"port_key": key}))
     for area_name in sorted(areas or {}):
         ok = np.isfinite(lat) & np.isfinite(lon)
         mask, clat, clon = _area_mask(areas[area_name], np.nan_to_num(lat), np.nan_to_num(lon))
-        groups.append(({"area": area_name}, mask & ok, {"lat": clat, "lon": clon}, {"area": area_name}))
+        groups.append(({"area": area_name}, np.flatnonzero(mask & ok), {"lat": clat, "lon": clon},
+                       {"area": area_name}))
 
     nw = w_last - w_first + 1
     events = []
-    for extra, mask, place, tag in groups:
-        counts = np.bincount(w[mask] - w_first, minlength=nw)
-        dark = np.bincount(w[mask & is_dark] - w_first, minlength=nw)
+    for extra, members, place, tag in groups:
+        counts = np.bincount(w[members] - w_first, minlength=nw)
+        dark = np.bincount(w[members[is_dark[members]]] - w_first, minlength=nw)
         csum = np.r_[0, np.cumsum(counts)]
         dsum = np.r_[0, np.cumsum(dark)]
         for j in np.flatnonzero(counts >= int(cfg.min_count)).tolist():

@@ -29,6 +29,7 @@ from watchkeeper.geo.coast import Coast
 from watchkeeper.geo.gazetteer import Gazetteer, load_gazetteer
 from watchkeeper.geo.reception import reception_grid
 from watchkeeper.schema import EVENTS, POSITIONS, STATICS
+from watchkeeper.tracks.arrays import Tracks
 from watchkeeper.tracks.segment import segment
 
 
@@ -43,13 +44,15 @@ def detect_all(positions: pa.Table, statics: pa.Table, config: Config, *, gazett
     """Every detector over the given positions and statics; the events of all types, in a canonical order."""
     gaz = gazetteer if gazetteer is not None else load_gazetteer()
     coast = coast if coast is not None else Coast.default()
-    seg = segment(positions, config)
+    seg = Tracks(segment(positions, config))  # arrays built once, shared by every detector
+    # one nearest-place search for every detector that keeps away from (or looks for) ports
+    seg.nearest_place(gaz, max(float(config.port_visit.exit_radius_km), float(config.loitering.min_port_distance_km)))
     grid = reception_grid(seg, config)
     visits = port_visits(seg, gaz, config)
     gaps = ais_gaps(seg, grid, coast, config)
     dark = dark_port_calls(gaps, gaz, config, segmented=seg)  # from the gaps: reachable ports of interest
     parts = [visits, gaps, dark, activity_surges(pa.concat_tables([_events(visits), _events(dark)]), config),
-             encounters(seg, gaz, config), loitering(seg, gaz, config), position_jumps(seg, coast, config),
+             encounters(seg, gaz, config), loitering(seg, gaz, config), position_jumps(seg, coast, config, gazetteer=gaz),
              mmsi_conflicts(seg, config), identity_change(statics, config),
              invalid_identity(statics, positions, config)]
     parts = [_events(p) for p in parts]

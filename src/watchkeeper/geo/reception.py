@@ -65,6 +65,10 @@ def track_arrays(table: pa.Table) -> dict[str, np.ndarray]:
     MMSI. Implausible rows are left out. ``bounds`` holds each track's first row and, last, the number of rows;
     ``track_id`` one id per track; ``speed_kn`` the SOG, or the implied speed where SOG is missing (NaN if none);
     ``class_b`` and ``anchored`` (nav status at anchor or moored) feed the ITU-R reporting interval."""
+    from watchkeeper.tracks.arrays import Tracks, as_tracks
+
+    if isinstance(table, Tracks) or "segment_id" in table.column_names:
+        return as_tracks(table).plausible
     n = table.num_rows
     if "implausible" in table.column_names and n:
         keep = np.flatnonzero(~_np(table["implausible"], np.bool_, False))

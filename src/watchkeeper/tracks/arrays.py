@@ -1,0 +1,120 @@
+"""The segmented positions as NumPy arrays, built once and shared by every detector.
+
+Detectors scan tracks segment by segment over plain arrays (compiled loops, ``np.bincount``, ``searchsorted``).
+Converting an Arrow table into those arrays - and above all turning string segment ids into integer codes - costs
+more than most detectors themselves, so :class:`Tracks` does it once per detection run:
+
+``rows``
+    every row of the segmented table in its own order (``mmsi``, time, line), implausible rows included, with
+    ``seg`` the integer code of the row's segment (codes number segments in order of first appearance, so by MMSI
+    and then start time) and ``seg_names`` the segment id of each code.
+``plausible``
+    the rows not flagged implausible, ordered by (segment, time, line), with ``bounds`` (first row of each segment
+    and, last, the row count), ``segment_id``/``track_id`` (id of each code; codes are renumbered densely), and the
+    derived columns the scans need: ``t_s`` (float seconds), ``speed_kn`` (SOG, else implied speed), ``class_b``
+    and ``anchored`` (nav status 1 or 5).
+
+Every detector accepts either a segmented :class:`pyarrow.Table` or a :class:`Tracks`; :func:`as_tracks` turns the
+first into the second.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_CLASS_B_TYPES = (18, 19)
+_ANCHORED_STATUS = (1, 5)  # at anchor, moored
+
+
+def _num(col, dtype, null) -> np.ndarray:
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_timestamp(arr.type):
+        arr = arr.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    if arr.null_count:
+        arr = pc.fill_null(arr, pa.scalar(null, arr.type))
+    return np.asarray(arr.to_numpy(zero_copy_only=False)).astype(dtype, copy=False)
+
+
+class Tracks:
+    """NumPy views of a segmented positions table (output of :func:`watchkeeper.tracks.segment`).
+
+    Parameters
+    ----------
+    table
+        Rows of ``SEGMENTED_POSITIONS`` sorted by (``mmsi``, ``ts``, ``line``), as ``segment()`` returns them.
+    """
+
+    def __init__(self, table: pa.Table):
+        self.table = table
+        self.num_rows = table.num_rows
+
+    @functools.cached_property
+    def rows(self) -> dict[str, np.ndarray]:
+        """All rows in table order: ``mmsi``, ``ts`` (us), ``lat``, ``lon``, ``sog``, ``speed`` (implied),
+        ``msg_type``, ``nav_status`` (-1 unknown), ``source_id``, ``line``, ``seg``, ``seg_names``, ``implausible``."""
+        t = self.table
+        if t.num_rows:
+            enc = pc.dictionary_encode(t["segment_id"].combine_chunks())
+            seg = np.asarray(enc.indices.to_numpy(), dtype=np.int64)
+            names = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+        else:
+            seg, names = np.empty(0, np.int64), np.empty(0, object)
+        return {"mmsi": _num(t["mmsi"], np.int64, 0), "ts": _num(t["ts"], np.int64, 0),
+                "lat": _num(t["lat"], np.float64, np.nan), "lon": _num(t["lon"], np.float64, np.nan),
+                "sog": _num(t["sog_kn"], np.float64, np.nan), "speed": _num(t["implied_speed_kn"], np.float64, np.nan),
+                "msg_type": _num(t["msg_type"], np.int64, 0), "nav_status": _num(t["nav_status"], np.int64, -1),
+                "source_id": _num(t["source_id"], np.int64, -1), "line": _num(t["line"], np.int64, -1),
+                "seg": seg, "seg_names": names, "implausible": _num(t["implausible"], np.bool_, False)}
+
+    @functools.cached_property
+    def plausible(self) -> dict[str, np.ndarray]:
+        """Rows not flagged implausible, ordered by (segment, time, line); see the module docstring."""
+        r = self.rows
+        keep = np.flatnonzero(~r["implausible"])
+        # rows are in (mmsi, ts, line) order and codes grow with (mmsi, start), so a stable sort by code gives
+        # (segment, ts, line)
+        order = keep[np.argsort(r["seg"][keep], kind="stable")]
+        seg = r["seg"][order]
+        starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]]) if len(order) else np.empty(0, np.int64)
+        used = seg[starts]
+        dense = np.repeat(np.arange(len(starts), dtype=np.int64), np.diff(np.r_[starts, len(order)]))
+        ts = r["ts"][order]
+        sog = r["sog"][order]
+        c = {"mmsi": r["mmsi"][order], "ts_us": ts, "t_s": ts.astype(np.float64) / 1e6,
+             "lat": r["lat"][order], "lon": r["lon"][order],
+             "speed_kn": np.where(np.isfinite(sog), sog, r["speed"][order]), "sog_kn": sog,
+             "source_id": r["source_id"][order], "line": r["line"][order], "seg": dense,
+             "class_b": np.isin(r["msg_type"][order], _CLASS_B_TYPES),
+             "anchored": np.isin(r["nav_status"][order], _ANCHORED_STATUS), "row": order,
+             "bounds": np.r_[starts, len(order)].astype(np.int64)}
+        c["segment_id"] = c["track_id"] = r["seg_names"][used].astype(str) if len(used) else np.empty(0, str)
+        return c
+
+
+    def nearest_place(self, gazetteer, max_distance_km: float) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest place of ``gazetteer`` within ``max_distance_km`` of each ``plausible`` row: ``(index, km)``
+        as :meth:`watchkeeper.geo.gazetteer.Gazetteer.nearest` gives them (-1 / NaN where none).
+
+        One search serves every detector: the answer for the largest radius asked so far is kept, and a smaller
+        radius is a filter of it (the nearest place within r is the nearest within R > r when it lies within r).
+        """
+        cache = self.__dict__.setdefault("_nearest", {})
+        hit = cache.get(id(gazetteer))
+        if hit is None or hit[0] is not gazetteer or hit[1] < max_distance_km:
+            c = self.plausible
+            idx, km = gazetteer.nearest(c["lat"], c["lon"], float(max_distance_km))
+            hit = cache[id(gazetteer)] = (gazetteer, float(max_distance_km), idx, km)
+        _, radius, idx, km = hit
+        if radius == max_distance_km:
+            return idx, km
+        far = ~(km <= max_distance_km)
+        return np.where(far, -1, idx), np.where(far, np.nan, km)
+
+
+def as_tracks(segmented: pa.Table | Tracks) -> Tracks:
+    """``segmented`` itself when it is a :class:`Tracks`, else a :class:`Tracks` over the table."""
+    return segmented if isinstance(segmented, Tracks) else Tracks(segmented)
