@@ -144,6 +144,12 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in [
            "Segments with fewer positions are kept and reported but treated as noise by the encounter, loitering "
            "and mmsi_conflict detectors.",
            f"short_seg_threshold 10, {_SEGMENTER}; GFW's overlapping_and_short noise filter", 1),
+        _t("max_silence_h", 336.0, "h",
+           "A segment silent for longer than this is closed, and the MMSI's next position starts a new one. Long, so "
+           "that a multi-day dark voyage (a round trip to Rajin with the transponder off) stays one segment and "
+           "its silence one ais_gap; gpsdio-segment closes after 24 h, which would hide every such silence "
+           "between two segments. Equal to dark_port_call.max_gap_h.",
+           f"{_OURS}; gpsdio-segment max_hours 24 ({_SEGMENTER}) is the short alternative", 0, minimum_exclusive=True),
         _t("type27_min_gap_h", 1.0, "h",
            "A long-range (type 27) position within this time of another position of the same MMSI is left out of "
            "the track, because its coarse (1/10 minute) position would look like a jump.",
@@ -166,6 +172,10 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in [
         _t("min_presence_h", 5.0, "h",
            "A cell with less vessel presence than this in the window has unknown reception, and a gap there is "
            "never scored as likely intentional.",
+           _OURS, 0),
+        _t("max_presence_gap_h", 24.0, "h",
+           "A track counts as present in the cells its straight path crosses only across silences up to this long; "
+           "beyond it the path is too uncertain to say where the vessel was.",
            _OURS, 0),
     )),
     Detector("port_visit", "Port visits", (
@@ -297,6 +307,10 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in [
         _t("min_duration_h", 2.0, "h",
            "Slow stretches shorter than this are not loitering.",
            "2 h, GFW loitering (files/loitering.md); Pew/GFW transshipment reports and Starboard use 4 h", 0),
+        _t("max_silence_h", 6.0, "h",
+           "A silence longer than this ends a slow stretch: across it nothing says the vessel stayed (the silence "
+           "is an ais_gap of its own).",
+           _OURS, 0, minimum_exclusive=True),
         _t("block_h", 1.0, "h",
            "Implied speed is averaged over a window of this length centred on each position (GFW averages over "
            "clock-hour blocks, which cut up to an hour off each end of a slow stretch); consecutive slow positions "
@@ -404,6 +418,10 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in [
            "The window's count must also be at least this multiple of the baseline expectation, so that a "
            "significant but small rise at a busy port is not reported.",
            _OURS, 1),
+        _t("min_baseline_fraction", 0.5, "fraction",
+           "A window is tested only when at least this fraction of its baseline windows lies inside the data, so "
+           "the first weeks of a dataset are not compared with an almost empty past.",
+           _OURS, 0, 1),
     )),
 ]}
 

@@ -149,7 +149,7 @@ EVENTS = pa.schema(
            "Event type: port_visit, ais_gap, dark_port_call, encounter, loitering, position_jump, mmsi_conflict, "
            "identity_change, invalid_identity or activity_surge (rules in docs/detections.md).", False),
         _f("mmsi", pa.int32(), "",
-           "The transmitter the event is about; null only for activity_surge, which is about a port or area."),
+           "The transmitter the event is about; 0 for activity_surge, which is about a port or area."),
         _f("other_mmsi", pa.int32(), "",
            "The second vessel of a two-vessel event (the partner in an encounter; the MMSI an IMO was seen under "
            "before, for identity_change); null otherwise."),

@@ -179,6 +179,8 @@ _DROP = object()
     (_bad(start=_DROP), "missing field 'start'"),
     (_bad(type="rendezvous"), "type is not one of"),
     (_bad(mmsi=None), "mmsi is null"),
+    (_bad(mmsi=0), "mmsi is not between 1 and 999999999"),
+    ({**_rows()[-1], "mmsi": 273354260}, "mmsi is not 0 for activity_surge"),
     (_bad(mmsi=True), "integer"),
     (_bad(other_mmsi=1_000_000_000), "other_mmsi is not between"),
     (_bad(end=T0 - dt.timedelta(seconds=1)), "start is after end"),
@@ -233,7 +235,7 @@ def test_jsonl_lines_follow_the_contract():
         assert list(rec) == list(CONTRACT_KEYS)
         assert isinstance(rec["event_id"], str) and rec["event_id"] == row["event_id"]
         assert rec["type"] in EVENT_TYPES
-        assert rec["mmsi"] is None if rec["type"] == "activity_surge" else type(rec["mmsi"]) is int
+        assert type(rec["mmsi"]) is int and (rec["mmsi"] == 0) == (rec["type"] == "activity_surge")
         assert rec["other_mmsi"] is None or type(rec["other_mmsi"]) is int
         for k in ("start", "end"):
             assert rec[k].endswith("Z") and dt.datetime.fromisoformat(rec[k]) == row[k]

@@ -96,3 +96,14 @@ def test_open_gap_ends_with_the_data_of_its_own_area():
     neighbour = positions(273200012, route(SEA, hours=10.0))
     [e] = [x for x in gaps(here, far_later, neighbour) if x["mmsi"] == 273200010]
     assert e["details"]["open"] and abs(hours(e["end"]) - 10.0) < 1e-6  # ends where the area's data ends
+
+
+def test_multi_day_dark_voyage_is_one_gap_not_two_segments():
+    # three days silent, back on a plausible course: one segment, one gap of ~72 h (a 24 h segment cut-off, as in
+    # gpsdio-segment, would hide it between two segments)
+    [e] = gaps(positions(273200009, route(SEA, hours=80.0, kn=1.0), drop=[(4.0, 76.0)]))
+    assert abs(e["details"]["duration_h"] - 72.0) < 0.2 and not e["details"]["open"]
+    # beyond tracks.max_silence_h the track is cut and the silence is no gap
+    short = CFG.replace(tracks={"max_silence_h": 24.0})
+    table = positions(273200009, route(SEA, hours=80.0, kn=1.0), drop=[(4.0, 76.0)])
+    assert ais_gaps(segment(table, short), config=short).num_rows == 0

@@ -81,3 +81,15 @@ def test_drift_a_few_km_off_a_port_is_loitering_near_port_with_lower_confidence(
     assert near["details"]["near_port"] is True and far["details"]["near_port"] is False
     assert near["confidence"] == pytest.approx(far["confidence"] * CFG.loitering.near_port_confidence_factor,
                                                abs=0.05)
+
+
+def test_long_silence_ends_a_slow_stretch():
+    # 24 h of drifting with a 10 h silence in the middle (longer than max_silence_h): two stretches, not one
+    assert CFG.loitering.max_silence_h < 10.0
+    wp = transit_drift_transit(OFFSHORE, 24.0, drift_kn=0.5)
+    split = events(positions(273100006, wp, drop=[(9.0, 19.0)]))
+    assert len(split) == 2 and all(e["details"]["max_silence_h"] < 1.0 for e in split)
+    lenient = CFG.replace(loitering={"max_silence_h": 12.0})
+    [whole] = to_records(loitering(segment(positions(273100006, wp, drop=[(9.0, 19.0)]), lenient),
+                                   load_gazetteer(), lenient))
+    assert whole["details"]["max_silence_h"] == pytest.approx(10.0, abs=0.1)

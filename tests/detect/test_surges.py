@@ -40,7 +40,7 @@ def surges(events, **kw):
 
 def test_jump_from_two_to_ten_visits_a_week_is_one_surge():
     [s] = surges(table([2] * 8 + [10], dark_last=4))
-    assert s["type"] == "activity_surge" and s["mmsi"] is None
+    assert s["type"] == "activity_surge" and s["mmsi"] == 0
     assert s["start"] == "2023-08-28T00:00:00Z" and s["end"] == "2023-09-04T00:00:00Z"
     assert s["port"]["locode"] == "KPRJN" and (s["lat"], s["lon"]) == (42.233, 130.3)
     d = s["details"]

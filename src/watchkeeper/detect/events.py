@@ -4,7 +4,7 @@ Every detector returns rows of :data:`watchkeeper.schema.EVENTS`, built with :fu
 export (:func:`to_jsonl`) is a public contract that other tools and Watchkeeper's evaluation read back
 (:func:`read_jsonl`); each line is one object with, in this order:
 
-``event_id`` (string), ``type`` (string), ``mmsi`` (int; null only for ``activity_surge``), ``other_mmsi``
+``event_id`` (string), ``type`` (string), ``mmsi`` (int; 0 for ``activity_surge``, which is about a port or area), ``other_mmsi``
 (int or null), ``start`` and ``end`` (ISO 8601 UTC ending in ``Z``, microseconds only when not zero), ``lat`` and
 ``lon`` (numbers or null), ``port`` (null, or ``{"name", "lat", "lon", "locode"}`` with ``locode`` null when
 unknown), ``confidence`` (number 0-1), ``details`` (object, units in key names), ``positions``
@@ -38,7 +38,8 @@ EVENT_TYPES = ("port_visit", "ais_gap", "dark_port_call", "encounter", "loiterin
 # first/last: the first and last supporting position of that vessel; key: another position the rule hinges on
 # (closest approach, the impossible position of a jump); static: a statics row (identity events).
 ROLES = ("first", "last", "key", "static")
-# Event types that concern a port or area rather than one transmitter, so `mmsi` may be null.
+# Event types that concern a port or area rather than one transmitter: their `mmsi` is 0 (the public contract
+# gives every event an integer mmsi; 0 is never a ship's MMSI). make_events turns a null mmsi of these into 0.
 AREA_TYPES = ("activity_surge",)
 CONTRACT_KEYS = ("event_id", "type", "mmsi", "other_mmsi", "start", "end", "lat", "lon", "port", "confidence",
                  "details", "positions", "segment_id", "config_sha256", "detector_version")
@@ -153,6 +154,8 @@ def _append(cols: dict[str, list], row: Mapping[str, Any], defaults: Mapping[str
         raise ValueError(f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(_ROW_KEYS))}")
     start, end = to_us(row["start"]), to_us(row["end"])
     mmsi, other = _opt_int(row.get("mmsi")), _opt_int(row.get("other_mmsi"))
+    if mmsi is None and row.get("type") in AREA_TYPES:
+        mmsi = 0
     eid = row.get("event_id") or event_id(row["type"], mmsi, other, start, end, row.get("id_extra"))
     values = {**{n: row.get(n) for n in EVENTS.names}, "event_id": eid, "mmsi": mmsi, "other_mmsi": other,
               "start": start, "end": end, "details": _canonical_details(row.get("details")),
@@ -209,8 +212,8 @@ def _opt_int(v: Any) -> int | None:
 def validate_events(table: pa.Table) -> None:
     """Check that ``table`` is a valid batch of events; raise ``ValueError`` naming the first offending row.
 
-    Rules: the schema is ``EVENTS``; required fields are set; ``type`` is known; ``mmsi`` is null only for
-    area events and MMSIs are 1-999999999; ``start <= end``; ``confidence`` is 0-1; coordinates are in range and
+    Rules: the schema is ``EVENTS``; required fields are set; ``type`` is known; ``mmsi`` is never null, is
+    0 for area events and 1-999999999 otherwise (``other_mmsi`` null or 1-999999999); ``start <= end``; ``confidence`` is 0-1; coordinates are in range and
     ``lat``/``lon`` are null together; a port has a name, lat and lon (and no port fields without a name);
     ``details`` is a JSON object; position ref roles are known; ids are 32 hex digits and unique;
     ``config_sha256`` is 64 hex digits.
@@ -225,11 +228,13 @@ def validate_events(table: pa.Table) -> None:
             _check(table, pc.is_null(table[f.name]), f"{f.name} is null")
     _check(table, pc.invert(pc.is_in(table["type"], pa.array(EVENT_TYPES))),
            f"type is not one of {', '.join(EVENT_TYPES)}")
-    _check(table, pc.and_(pc.is_null(table["mmsi"]), pc.invert(pc.is_in(table["type"], pa.array(AREA_TYPES)))),
-           f"mmsi is null (allowed only for {', '.join(AREA_TYPES)})")
-    for name in ("mmsi", "other_mmsi"):
-        _check(table, pc.or_(pc.less(table[name], 1), pc.greater(table[name], 999_999_999)),
-               f"{name} is not between 1 and 999999999")
+    _check(table, pc.is_null(table["mmsi"]), "mmsi is null")
+    area = pc.is_in(table["type"], pa.array(AREA_TYPES))
+    _check(table, pc.and_(area, pc.not_equal(table["mmsi"], 0)), f"mmsi is not 0 for {', '.join(AREA_TYPES)}")
+    _check(table, pc.and_(pc.invert(area), pc.or_(pc.less(table["mmsi"], 1), pc.greater(table["mmsi"], 999_999_999))),
+           "mmsi is not between 1 and 999999999")
+    _check(table, pc.or_(pc.less(table["other_mmsi"], 1), pc.greater(table["other_mmsi"], 999_999_999)),
+           "other_mmsi is not between 1 and 999999999")
     _check(table, pc.greater(table["start"], table["end"]), "start is after end")
     conf = table["confidence"]
     _check(table, pc.or_(pc.invert(pc.is_finite(conf)), pc.or_(pc.less(conf, 0), pc.greater(conf, 1))),

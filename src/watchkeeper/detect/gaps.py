@@ -20,7 +20,8 @@ Rules (thresholds of ``[ais_gap]`` and ``[reception]`` in :mod:`watchkeeper.conf
   ``high_confidence_shore_distance_nm`` from shore and >= ``pre_gap_min_positions`` positions in the
   ``pre_gap_window_h`` before the gap.
 
-Limitation: a silence longer than ``position_jump.max_return_h`` closes the segment, so it is not a gap here.
+Limitation: a silence longer than ``tracks.max_silence_h`` (two weeks by default) closes the segment, so it is
+not a gap here.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ Rules (thresholds of ``[loitering]`` in :mod:`watchkeeper.config`), applied per 
   clock-aligned blocks, because aligned blocks lose up to a block at each end of a slow stretch.
 * A position is eligible when that speed is below ``max_speed_kn`` and no port or anchorage of the gazetteer lies
   within ``min_port_distance_km``; consecutive eligible positions form a stretch, and a stretch lasting at least
-  ``min_duration_h`` is a loitering event. Silences do not break a stretch (the averaged speed spans them).
+  ``min_duration_h`` is a loitering event. A silence longer than ``max_silence_h`` ends a stretch (shorter ones,
+  common in patchy reception, do not).
 * Segments with fewer than ``tracks.min_segment_positions`` positions are noise and are not scanned.
 * ``confidence`` = min(1, 0.5 x duration / ``min_duration_h``): 0.5 at the minimum, 1 from twice the minimum;
   multiplied by ``near_port_confidence_factor`` when the stretch comes within ``near_port_km`` of a place
@@ -36,7 +37,8 @@ KM_PER_NM = 1.852
 
 
 @njit(cache=True)
-def _loiter_scan(bounds, t_s, lat, lon, near_port, max_speed_kn, half_window_s, min_duration_s, min_positions):
+def _loiter_scan(bounds, t_s, lat, lon, near_port, max_speed_kn, half_window_s, min_duration_s, min_positions,
+                 max_silence_s):
     """Slow stretches away from ports: (first row, last row) of each, and the windowed speed of every row."""
     n = t_s.shape[0]
     cum_km = np.zeros(n)
@@ -68,6 +70,13 @@ def _loiter_scan(bounds, t_s, lat, lon, near_port, max_speed_kn, half_window_s, 
         run = -1
         for i in range(lo, hi + 1):
             ok = i < hi and speed[i] < max_speed_kn and not near_port[i]
+            if ok and run >= 0 and t_s[i] - t_s[i - 1] > max_silence_s:  # a long silence ends the stretch
+                if t_s[i - 1] - t_s[run] >= min_duration_s:
+                    first[k] = run
+                    last[k] = i - 1
+                    k += 1
+                run = i
+                continue
             if ok and run < 0:
                 run = i
             elif not ok and run >= 0:
@@ -107,7 +116,8 @@ def loitering(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None =
         near = as_tracks(segmented).nearest_place(gazetteer, float(cfg.min_port_distance_km))[0] >= 0
         first, last, speed = _loiter_scan(
             c["bounds"], c["t_s"], c["lat"], c["lon"], near, float(cfg.max_speed_kn), float(cfg.block_h) * 1800.0,
-            float(cfg.min_duration_h) * 3600.0, int(config.tracks.min_segment_positions))
+            float(cfg.min_duration_h) * 3600.0, int(config.tracks.min_segment_positions),
+            float(cfg.max_silence_h) * 3600.0)
         if len(first):
             lengths = last - first + 1
             rows = np.concatenate([np.arange(a, b + 1) for a, b in zip(first, last)])

@@ -14,7 +14,7 @@ Rules (thresholds of ``[activity_surge]`` in :mod:`watchkeeper.config`):
   ``p_value = P(X >= k)``, computed with ``math.lgamma`` (no SciPy). It accounts for the baseline's own noise and
   needs no special case for an empty baseline.
 * A surge is a window with ``p_value < significance_level``, ``k >= min_count`` and
-  ``k >= min_rate_ratio * B / n``. One ``activity_surge`` event per (port or area, window): ``mmsi`` null,
+  ``k >= min_rate_ratio * B / n``. One ``activity_surge`` event per (port or area, window): ``mmsi`` 0,
   ``start``/``end`` the window, ``lat``/``lon`` the port (or the area's centre), ``confidence`` = 1 - p_value.
 """
 
@@ -34,7 +34,6 @@ VERSION = "activity_surge/1"
 COUNTED = ("port_visit", "dark_port_call")
 _US_DAY = 86_400_000_000
 _ORIGIN_US = 4 * _US_DAY  # Monday 1970-01-05 00:00 UTC
-_MIN_BASELINE_FRACTION = 0.5
 
 
 def poisson_rate_test(k: int, baseline_count: int, baseline_windows: int) -> float:
@@ -87,7 +86,7 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
     Returns
     -------
     pyarrow.Table
-        :data:`~watchkeeper.schema.EVENTS` of type ``activity_surge`` with null ``mmsi``; details ``week_count``,
+        :data:`~watchkeeper.schema.EVENTS` of type ``activity_surge`` with ``mmsi`` 0; details ``week_count``,
         ``baseline_weekly_mean``, ``baseline_weeks``, ``baseline_count``, ``ratio`` (null for an empty
         baseline), ``p_value``, ``test``, ``window_days``, ``counts_by_type``, ``baseline_counts_by_type`` and
         ``port_key`` or ``area``.
@@ -100,7 +99,7 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
         return make_events([], config_sha256=sha, detector_version=VERSION)
     win_us = int(cfg.window_days) * _US_DAY
     n_base = max(1, int(cfg.baseline_days) // int(cfg.window_days))
-    min_base = max(1, math.ceil(_MIN_BASELINE_FRACTION * n_base))
+    min_base = max(1, math.ceil(float(cfg.min_baseline_fraction) * n_base))
     t = np.array([to_us(r["start"]) for r in rows], np.int64)
     w = (t - _ORIGIN_US) // win_us
     w_first, w_last = int(w.min()), int(w.max())
@@ -159,7 +158,7 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
                        "window_days": int(cfg.window_days),
                        "counts_by_type": {"port_visit": k - int(dark[j]), "dark_port_call": int(dark[j])},
                        "baseline_counts_by_type": {"port_visit": bc - bd, "dark_port_call": bd}}
-            events.append({"type": "activity_surge", "mmsi": None, "start": start, "end": start + win_us,
+            events.append({"type": "activity_surge", "mmsi": 0, "start": start, "end": start + win_us,
                            **place, "confidence": float(min(1.0, max(0.0, 1.0 - p))), "details": details,
                            "positions": None, "id_extra": extra})
     return make_events(events, config_sha256=sha, detector_version=VERSION)

@@ -5,7 +5,7 @@ Rules (thresholds of ``[reception]`` and the ITU-R M.1371 intervals of ``[ais_ga
 * Cells are ``cell_size_deg`` squares of latitude and longitude; days are UTC days.
 * A *vessel-hour present* in a cell is an hour (UTC clock hour) in which a track (segment, or MMSI for raw
   positions) was in that cell: either it has a position there, or its straight path between two consecutive
-  positions (at most :data:`MAX_PRESENCE_GAP_H` apart) passes there at the middle of that hour. Implausible rows
+  positions (at most ``reception.max_presence_gap_h`` apart) passes there at the middle of that hour. Implausible rows
   are left out. A vessel-hour is *received* when the track has at least one position in that cell in that hour.
 * Per cell and day the grid holds ``presence_h``, ``received_h``, ``n_positions`` and ``nominal_positions`` (what
   the present vessels would have sent at the ITU-R M.1371 interval for their class and speed). Two estimates follow:
@@ -30,8 +30,6 @@ import pyarrow.compute as pc
 from watchkeeper.config import Config
 from watchkeeper.geo.sphere import haversine_km
 
-# Presence is interpolated only across silences up to this long; beyond it the path is too uncertain.
-MAX_PRESENCE_GAP_H = 24.0
 # Path samples per gap are one per hour, between these bounds.
 MAX_PATH_SAMPLES = 2000
 _US_H = 3_600_000_000
@@ -163,7 +161,7 @@ def reception_grid(positions_or_segmented: pa.Table, config: Config | None = Non
     # hours a track crossed without a position: sample its straight path at the middle of each such hour
     same = seg[1:] == seg[:-1] if len(t) else np.empty(0, bool)
     dt = (t[1:] - t[:-1]) if len(t) else np.empty(0, np.int64)
-    k = np.where(same & (dt <= MAX_PRESENCE_GAP_H * _US_H) & (dt > 0), hour[1:] - hour[:-1] - 1, 0).clip(0)
+    k = np.where(same & (dt <= float(config.reception.max_presence_gap_h) * _US_H) & (dt > 0), hour[1:] - hour[:-1] - 1, 0).clip(0)
     i = np.repeat(np.arange(len(k)), k)
     j = np.arange(len(i)) - np.repeat(np.cumsum(k) - k, k)
     ts_mid = (hour[i] + 1 + j) * _US_H + _US_H // 2

@@ -4,7 +4,7 @@ In the spirit of Global Fishing Watch's segmenter (``GlobalFishingWatch/gpsdio-s
 of one MMSI are scanned in time order while a few segments stay open. A point continues the open segment it is
 compatible with - the great-circle distance from that segment's last point is at most ``segment_max_speed_kn`` x
 (elapsed time + ``segment_buffer_h``) - choosing the one with the smallest time-scaled discrepancy; otherwise it
-opens a new segment. Segments silent for longer than ``position_jump.max_return_h`` are closed. See
+opens a new segment. Segments silent for longer than ``tracks.max_silence_h`` are closed. See
 ``docs/tracks.md`` for the thresholds, the Class A/B and type 27 rules, and the limitations.
 
 The scan is one compiled (numba) pass over sorted arrays; sorting and deduplication are NumPy/Arrow, so the cost is
@@ -164,7 +164,7 @@ def segment(positions: pa.Table, config) -> pa.Table:
         A :class:`watchkeeper.config.Config`; uses ``tracks.segment_max_speed_kn``, ``tracks.segment_buffer_h``,
         ``tracks.class_mismatch_weight``, ``tracks.type27_min_gap_h``, ``position_jump.max_speed_class_a_kn``,
         ``position_jump.max_speed_class_b_kn``, ``position_jump.min_distance_km`` and
-        ``position_jump.max_return_h`` (the silence after which a segment closes).
+        ``tracks.max_silence_h`` (the silence after which a segment closes).
 
     Returns
     -------
@@ -212,7 +212,7 @@ def segment(positions: pa.Table, config) -> pa.Table:
     seg, speed, implausible, starts = _scan(
         mmsi, t_s, lat, lon, cls, msg == 27,
         float(tr.segment_max_speed_kn), float(tr.segment_buffer_h), float(tr.class_mismatch_weight),
-        float(pj.max_return_h), float(tr.type27_min_gap_h), float(pj.max_speed_class_a_kn),
+        float(tr.max_silence_h), float(tr.type27_min_gap_h), float(pj.max_speed_class_a_kn),
         float(pj.max_speed_class_b_kn), float(pj.min_distance_km), MAX_OPEN_SEGMENTS)
 
     # segment ids: mmsi, first second, and n among the MMSI's segments that start in that second
