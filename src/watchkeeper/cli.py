@@ -325,6 +325,12 @@ def demo(out_dir: str) -> None:
 
 # -- commands defined in their stage's module ----------------------------------------------------------
 # One line per command group; each module defines click commands and imports nothing heavy at import time.
+cli.add_command(evaluate)
+from watchkeeper.sanctions.cli import lists, screen, vessel  # noqa: E402
+
+cli.add_command(lists)
+cli.add_command(screen)
+cli.add_command(vessel)
 
 
 def main() -> None:
