@@ -202,19 +202,24 @@ def _speed_jumps(c: dict[str, np.ndarray], t_h: np.ndarray, covered: np.ndarray,
     keep = c["implausible"][rs] & whole & has_prev & (returned | at_end)
     if not keep.any():
         return []
-    # farthest row of each stretch from the last position before it
-    length = re - rs + 1
-    owner = np.repeat(np.arange(len(rs)), length)
-    dist = haversine_km(lat[before][owner], lon[before][owner], lat, lon)
+    # farthest row of each kept stretch from the last position before it (only the kept runs' rows)
+    kept = np.flatnonzero(keep)
+    length = re[kept] - rs[kept] + 1
+    offset = np.r_[0, np.cumsum(length)[:-1]]
+    owner = np.repeat(np.arange(len(kept)), length)
+    rows = np.repeat(rs[kept] - offset, length) + np.arange(int(length.sum()))
+    dist = haversine_km(lat[before[kept]][owner], lon[before[kept]][owner], lat[rows], lon[rows])
     far = np.zeros(len(rs), np.int64)
-    jump_km = np.maximum.reduceat(dist, rs)
-    is_max = dist == jump_km[owner]
-    far_rows = np.flatnonzero(is_max)
-    far[owner[far_rows][::-1]] = far_rows[::-1]  # first farthest row of each run
+    jump_km = np.zeros(len(rs))
+    jump_km[kept] = np.maximum.reduceat(dist, offset)
+    far_pos = np.flatnonzero(dist == jump_km[kept][owner])
+    far[kept[owner[far_pos][::-1]]] = rows[far_pos][::-1]  # first farthest row of each run
     # speeds: into the stretch, inside it, and back out when it returned
+    v_in, v_out = np.full(len(rs), np.nan), np.full(len(rs), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        v_in = haversine_km(lat[before], lon[before], lat[rs], lon[rs]) / KM_PER_NM / (t_h[rs] - t_h[before])
-        v_out = haversine_km(lat[re], lon[re], lat[after], lon[after]) / KM_PER_NM / (t_h[after] - t_h[re])
+        b_, s_, e_, a_ = before[kept], rs[kept], re[kept], after[kept]
+        v_in[kept] = haversine_km(lat[b_], lon[b_], lat[s_], lon[s_]) / KM_PER_NM / (t_h[s_] - t_h[b_])
+        v_out[kept] = haversine_km(lat[e_], lon[e_], lat[a_], lon[a_]) / KM_PER_NM / (t_h[a_] - t_h[e_])
     v_out = np.where(returned, v_out, np.nan)
     inner = c["speed"]
     out = []

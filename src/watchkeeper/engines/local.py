@@ -46,7 +46,8 @@ def detect_all(positions: pa.Table, statics: pa.Table, config: Config, *, gazett
     coast = coast if coast is not None else Coast.default()
     seg = Tracks(segment(positions, config))  # arrays built once, shared by every detector
     # one nearest-place search for every detector that keeps away from (or looks for) ports
-    seg.nearest_place(gaz, max(float(config.port_visit.exit_radius_km), float(config.loitering.min_port_distance_km)))
+    seg.nearest_place(gaz, max(float(config.port_visit.exit_radius_km), float(config.loitering.min_port_distance_km),
+                               float(config.loitering.near_port_km), float(config.position_jump.inland_water_place_km)))
     grid = reception_grid(seg, config)
     visits = port_visits(seg, gaz, config)
     gaps = ais_gaps(seg, grid, coast, config)
