@@ -148,25 +148,38 @@ def make_events(rows: Iterable[Mapping[str, Any]] | pa.Table, *, config_sha256: 
                           ("event_id", "ascending")])
 
 
+_OPTIONAL = tuple(n for n in EVENTS.names if n not in (
+    "event_id", "mmsi", "other_mmsi", "start", "end", "details", "positions", "confidence", "config_sha256",
+    "detector_version"))
+
+
 def _append(cols: dict[str, list], row: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
-    unknown = sorted(set(row) - _ROW_KEYS)
-    if unknown:
+    if not _ROW_KEYS.issuperset(row):
+        unknown = sorted(set(row) - _ROW_KEYS)
         raise ValueError(f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(_ROW_KEYS))}")
+    get = row.get
     start, end = to_us(row["start"]), to_us(row["end"])
-    mmsi, other = _opt_int(row.get("mmsi")), _opt_int(row.get("other_mmsi"))
-    if mmsi is None and row.get("type") in AREA_TYPES:
+    mmsi, other = _opt_int(get("mmsi")), _opt_int(get("other_mmsi"))
+    if mmsi is None and get("type") in AREA_TYPES:
         mmsi = 0
-    eid = row.get("event_id") or event_id(row["type"], mmsi, other, start, end, row.get("id_extra"))
-    values = {**{n: row.get(n) for n in EVENTS.names}, "event_id": eid, "mmsi": mmsi, "other_mmsi": other,
-              "start": start, "end": end, "details": _canonical_details(row.get("details")),
-              "positions": _support(row.get("positions"))}
-    for k, v in defaults.items():
-        if values[k] is None:
-            values[k] = v
-    if values["confidence"] is not None:
-        values["confidence"] = float(values["confidence"])
-    for n in EVENTS.names:
-        cols[n].append(values[n])
+    eid = get("event_id") or event_id(row["type"], mmsi, other, start, end, get("id_extra"))
+    details = _canonical_details(get("details"))
+    support = _support(get("positions"))
+    confidence = get("confidence")
+    confidence = None if confidence is None else float(confidence)
+    for n in _OPTIONAL:
+        cols[n].append(get(n))
+    cols["event_id"].append(eid)
+    cols["mmsi"].append(mmsi)
+    cols["other_mmsi"].append(other)
+    cols["start"].append(start)
+    cols["end"].append(end)
+    cols["details"].append(details)
+    cols["positions"].append(support)
+    cols["confidence"].append(confidence)
+    for k in ("config_sha256", "detector_version"):
+        v = get(k)
+        cols[k].append(defaults[k] if v is None else v)
 
 
 def _canonical_details(details: Any) -> str:
