@@ -138,10 +138,11 @@ def port_visits(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None
         level = np.where(evidence, np.where(ends == 2, 4, np.where(ends == 1, 3, 2)), np.where(ends > 0, 1, 0))
         duration_h = (c["t_s"][last] - c["t_s"][first]) / 3600.0
         keep = np.flatnonzero((duration_h >= cfg.min_duration_h) & (level >= cfg.min_confidence_level))
-        table = gazetteer.table
-        for v in keep:
-            i0, i1, p = int(first[v]), int(last[v]), int(port[closest[v]])
-            place = {k: table[k][p].as_py() for k in ("port_id", "name", "locode", "lat", "lon", "kind")}
+        p_rows = port[closest[keep]]
+        places = gazetteer.table.select(["port_id", "name", "locode", "lat", "lon", "kind"]).take(
+            pa.array(p_rows, pa.int64())).to_pylist()
+        for v, p, place in zip(keep.tolist(), p_rows.tolist(), places):
+            i0, i1 = int(first[v]), int(last[v])
             refs = [ref(c, i0, "first")] + ([ref(c, i1, "last")] if i1 != i0 else [])
             details = {"duration_h": round(float(duration_h[v]), 6), "n_positions": i1 - i0 + 1,
                        "min_distance_km": round(float(dist[closest[v]]), 6), "stopped": bool(stopped[v]),

@@ -29,8 +29,7 @@ from watchkeeper.geo.coast import Coast
 from watchkeeper.geo.gazetteer import Gazetteer, load_gazetteer
 from watchkeeper.geo.reception import reception_grid
 from watchkeeper.schema import EVENTS, POSITIONS, STATICS
-from watchkeeper.tracks.arrays import Tracks
-from watchkeeper.tracks.segment import segment
+from watchkeeper.tracks.segment import segment_tracks
 
 
 def read_table(store, name: str, schema: pa.Schema) -> pa.Table:
@@ -44,7 +43,7 @@ def detect_all(positions: pa.Table, statics: pa.Table, config: Config, *, gazett
     """Every detector over the given positions and statics; the events of all types, in a canonical order."""
     gaz = gazetteer if gazetteer is not None else load_gazetteer()
     coast = coast if coast is not None else Coast.default()
-    seg = Tracks(segment(positions, config))  # arrays built once, shared by every detector
+    seg = segment_tracks(positions, config)  # arrays built once, shared by every detector
     # one nearest-place search for every detector that keeps away from (or looks for) ports
     seg.nearest_place(gaz, max(float(config.port_visit.exit_radius_km), float(config.loitering.min_port_distance_km),
                                float(config.loitering.near_port_km), float(config.position_jump.inland_water_place_km)))

@@ -26,6 +26,7 @@ import math
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numba import njit
 
 from watchkeeper.config import Config
 from watchkeeper.geo.sphere import haversine_km
@@ -133,6 +134,29 @@ def _interp(lat0, lon0, lat1, lon1, f):
     return lat0 + f * (lat1 - lat0), np.mod(lon0 + f * dlon + 180.0, 360.0) - 180.0
 
 
+@njit(cache=True)
+def _first_of_cell_hour(track, hour, cell):
+    """True at the first row of each (track, hour, cell), rows ordered by track and time."""
+    n = track.shape[0]
+    out = np.zeros(n, np.bool_)
+    seen = np.empty(64, np.int64)
+    n_seen = 0
+    for i in range(n):
+        if i == 0 or track[i] != track[i - 1] or hour[i] != hour[i - 1]:
+            n_seen = 0
+        new = True
+        for k in range(n_seen):
+            if seen[k] == cell[i]:
+                new = False
+                break
+        if new:
+            out[i] = True
+            if n_seen < seen.shape[0]:
+                seen[n_seen] = cell[i]
+                n_seen += 1
+    return out
+
+
 def reception_grid(positions_or_segmented: pa.Table, config: Config | None = None) -> pa.Table:
     """Reception per cell and UTC day, estimated from all vessels' positions (see the module rules).
 
@@ -170,17 +194,15 @@ def reception_grid(positions_or_segmented: pa.Table, config: Config | None = Non
     speed = haversine_km(lat[i], lon[i], lat[i + 1], lon[i + 1]) / 1.852 / (dt[i] / _US_H) if len(i) else np.empty(0)
     s_nominal = 3600.0 / reporting_interval_s(config, c["class_b"][i], speed, c["anchored"][i])
 
-    r_seg = np.r_[seg, seg[i]]
-    r_cell = np.r_[cell_of(lat, lon, size), cell_of(s_lat, s_lon, size)]
-    r_hour = np.r_[hour, hour[i] + 1 + j]
-    r_recv = np.r_[np.ones(len(t), np.int64), np.zeros(len(i), np.int64)]
-    r_nom = np.r_[nominal_pos, s_nominal]
-    # one record per (track, cell, hour): received if any position, nominal rate of its first record
-    o = np.lexsort((1 - r_recv, r_hour, r_cell, r_seg))
-    r_seg, r_cell, r_hour, r_recv, r_nom = r_seg[o], r_cell[o], r_hour[o], r_recv[o], r_nom[o]
-    first = np.r_[True, (r_seg[1:] != r_seg[:-1]) | (r_cell[1:] != r_cell[:-1]) | (r_hour[1:] != r_hour[:-1])] \
-        if len(o) else np.empty(0, bool)
-    u_cell, u_day, u_recv, u_nom = r_cell[first], np.floor_divide(r_hour[first], 24), r_recv[first], r_nom[first]
+    # one record per (track, cell, hour): received if any position, nominal rate of its first position. Positions
+    # are in time order per track, so the first of each (cell, hour) is found in one pass; path samples lie in
+    # hours without any position of their track, so they are records of their own (never received).
+    p_cell = cell_of(lat, lon, size)
+    first = _first_of_cell_hour(seg, hour, p_cell)
+    u_cell = np.r_[p_cell[first], cell_of(s_lat, s_lon, size)]
+    u_day = np.floor_divide(np.r_[hour[first], hour[i] + 1 + j], 24)
+    u_recv = np.r_[np.ones(int(first.sum()), np.int64), np.zeros(len(i), np.int64)]
+    u_nom = np.r_[nominal_pos[first], s_nominal]
 
     key = u_cell * _DAY_KEY + u_day
     keys, inv = np.unique(key, return_inverse=True)

@@ -48,9 +48,21 @@ class Tracks:
         Rows of ``SEGMENTED_POSITIONS`` sorted by (``mmsi``, ``ts``, ``line``), as ``segment()`` returns them.
     """
 
-    def __init__(self, table: pa.Table):
-        self.table = table
-        self.num_rows = table.num_rows
+    def __init__(self, table: pa.Table | None = None, *, rows: dict[str, np.ndarray] | None = None,
+                 make_table=None):
+        if table is None and rows is None:
+            raise ValueError("give a segmented table or its row arrays")
+        if table is not None:
+            self.__dict__["table"] = table
+        if rows is not None:
+            self.__dict__["rows"] = rows
+        self._make_table = make_table
+        self.num_rows = table.num_rows if table is not None else len(rows["mmsi"])
+
+    @functools.cached_property
+    def table(self) -> pa.Table:
+        """The segmented table (``SEGMENTED_POSITIONS``), built on first use when the arrays came first."""
+        return self._make_table()
 
     @functools.cached_property
     def rows(self) -> dict[str, np.ndarray]:

@@ -147,8 +147,13 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
     return seg, speed, implausible, starts[:n_seg].copy()
 
 
-def _np(col: pa.ChunkedArray, dtype) -> np.ndarray:
-    return col.combine_chunks().to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+def _np(col, dtype, null=None) -> np.ndarray:
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_timestamp(arr.type):
+        arr = arr.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    if null is not None and arr.null_count:
+        arr = pc.fill_null(arr, pa.scalar(null, arr.type))
+    return np.asarray(arr.to_numpy(zero_copy_only=False)).astype(dtype, copy=False)
 
 
 def segment(positions: pa.Table, config) -> pa.Table:
@@ -172,18 +177,26 @@ def segment(positions: pa.Table, config) -> pa.Table:
         :data:`SEGMENTED_POSITIONS`: the kept rows sorted by (``mmsi``, ``ts``, ``line``) with ``segment_id``,
         ``implied_speed_kn`` and ``implausible``.
     """
+    return segment_tracks(positions, config).table
+
+
+def segment_tracks(positions: pa.Table, config):
+    """:func:`segment` as a :class:`watchkeeper.tracks.arrays.Tracks`: the detectors' arrays straight from the
+    scan, without building the segmented table (built on first use of ``.table``)."""
+    from watchkeeper.tracks.arrays import Tracks
+
     tbl = positions.select(POSITIONS.names).cast(POSITIONS)
     valid = pc.and_(pc.and_(pc.is_valid(tbl["ts"]), pc.is_valid(tbl["lat"])), pc.is_valid(tbl["lon"]))
     rows = np.flatnonzero(_np(valid, np.bool_))
-    keys = tbl.select(["mmsi", "ts", "line", "source_id", "lat", "lon"]).take(pa.array(rows, pa.int64()))
+    cols = {k: _np(tbl[k], dt, null)[rows] for k, dt, null in (
+        ("mmsi", np.int64, 0), ("ts", np.int64, 0), ("line", np.int64, -1), ("source_id", np.int64, -1),
+        ("lat", np.float64, np.nan), ("lon", np.float64, np.nan))}
     # the output order: (mmsi, ts, line), ties broken by every other key so the result is input-order free
+    keys = pa.table({k: cols[k] for k in ("mmsi", "ts", "line", "source_id", "lat", "lon")})
     order = pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in keys.column_names]).to_numpy()
-    keys = keys.take(pa.array(order, pa.int64()))
     rows = rows[order]
-    mmsi = _np(keys["mmsi"], np.int64)
-    ts = _np(keys["ts"].cast(pa.int64()), np.int64)
-    lat = _np(keys["lat"], np.float64)
-    lon = _np(keys["lon"], np.float64)
+    mmsi, ts, lat, lon = (cols[k][order] for k in ("mmsi", "ts", "lat", "lon"))
+    src, line = cols["source_id"][order], cols["line"][order]
     # exact duplicates share (mmsi, ts), so only rows of (mmsi, ts) groups of two or more need a closer look; of
     # each duplicate group the row with the lowest (source_id, line) stays
     n = rows.shape[0]
@@ -194,18 +207,15 @@ def segment(positions: pa.Table, config) -> pa.Table:
         grouped[:-1] |= same
     g = np.flatnonzero(grouped)
     if g.shape[0]:
-        src = _np(keys["source_id"], np.int64)[g]
-        line = _np(keys["line"], np.int64)[g]
-        o = g[np.lexsort((line, src, lon[g], lat[g], ts[g], mmsi[g]))]
+        o = g[np.lexsort((line[g], src[g], lon[g], lat[g], ts[g], mmsi[g]))]
         dup = np.zeros(o.shape[0], np.bool_)
         dup[1:] = (mmsi[o[1:]] == mmsi[o[:-1]]) & (ts[o[1:]] == ts[o[:-1]]) & (lat[o[1:]] == lat[o[:-1]]) & (
             lon[o[1:]] == lon[o[:-1]])
         keep = np.ones(n, np.bool_)
         keep[o[dup]] = False
-        rows, mmsi, ts, lat, lon = rows[keep], mmsi[keep], ts[keep], lat[keep], lon[keep]
-    out = tbl.take(pa.array(rows, pa.int64()))
+        rows, mmsi, ts, lat, lon, src, line = (a[keep] for a in (rows, mmsi, ts, lat, lon, src, line))
 
-    msg = _np(out["msg_type"], np.int64)
+    msg = _np(tbl["msg_type"], np.int64, 0)[rows]
     cls = np.where(np.isin(msg, _CLASS_B_TYPES), 2, np.where(np.isin(msg, _CLASS_A_TYPES), 1, 0)).astype(np.int8)
     t_s = ts.astype(np.float64) / 1e6
     tr, pj = config.tracks, config.position_jump
@@ -228,7 +238,17 @@ def segment(positions: pa.Table, config) -> pa.Table:
     stamp = pc.strftime(pa.array(first_s, pa.timestamp("s", tz="UTC")), format="%Y%m%dT%H%M%S")
     ids = pc.binary_join_element_wise(
         pa.array(first_mmsi).cast(pa.string()), stamp, pa.array(nth).cast(pa.string()), "-")
-    out = out.append_column(SEGMENTED_POSITIONS.field("segment_id"), pc.take(ids, pa.array(seg)))
-    out = out.append_column(SEGMENTED_POSITIONS.field("implied_speed_kn"), pa.array(speed, from_pandas=True))
-    out = out.append_column(SEGMENTED_POSITIONS.field("implausible"), pa.array(implausible))
-    return out.cast(SEGMENTED_POSITIONS)
+
+    arrays = {"mmsi": mmsi, "ts": ts, "lat": lat, "lon": lon, "sog": _np(tbl["sog_kn"], np.float64, np.nan)[rows],
+              "speed": speed, "msg_type": msg, "nav_status": _np(tbl["nav_status"], np.int64, -1)[rows],
+              "source_id": src, "line": line, "seg": seg, "seg_names": np.asarray(ids.to_pylist(), dtype=object),
+              "implausible": implausible}
+
+    def make_table() -> pa.Table:
+        out = tbl.take(pa.array(rows, pa.int64()))
+        out = out.append_column(SEGMENTED_POSITIONS.field("segment_id"), pc.take(ids, pa.array(seg)))
+        out = out.append_column(SEGMENTED_POSITIONS.field("implied_speed_kn"), pa.array(speed, from_pandas=True))
+        out = out.append_column(SEGMENTED_POSITIONS.field("implausible"), pa.array(implausible))
+        return out.cast(SEGMENTED_POSITIONS)
+
+    return Tracks(rows=arrays, make_table=make_table)
