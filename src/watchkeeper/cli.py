@@ -325,12 +325,17 @@ def demo(out_dir: str) -> None:
 
 # -- commands defined in their stage's module ----------------------------------------------------------
 # One line per command group; each module defines click commands and imports nothing heavy at import time.
+from watchkeeper.simulate.cli import simulate  # noqa: E402
+cli.add_command(simulate)
+from watchkeeper.simulate.cli import evaluate  # noqa: E402
 cli.add_command(evaluate)
 from watchkeeper.sanctions.cli import lists, screen, vessel  # noqa: E402
 
 cli.add_command(lists)
 cli.add_command(screen)
 cli.add_command(vessel)
+from watchkeeper.risk_cli import risk  # noqa: E402
+cli.add_command(risk)
 
 
 def main() -> None:

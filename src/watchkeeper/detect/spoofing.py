@@ -140,16 +140,20 @@ def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gaz
     # per-segment rules run in segment-contiguous order (stable, so time order inside a segment)
     order = np.argsort(seg, kind="stable")
     null_island = (lat == 0.0) & (lon == 0.0)
+    if gazetteer is None:
+        from watchkeeper.geo.gazetteer import load_gazetteer
+
+        gazetteer = load_gazetteer()
+    tracks = as_tracks(segmented)
     on_land = np.zeros(n, bool)
     cand = ~null_island & np.isfinite(lat) & np.isfinite(lon)
+    # rows near a port or anchorage are inland water whatever the land polygons say: skip the polygon test there
+    p = tracks.plausible
+    cand[p["row"][np.isfinite(tracks.nearest_place(gazetteer, float(pj.inland_water_place_km))[1])]] = False
     on_land[cand] = np.asarray(coast.on_land(lat[cand], lon[cand], buffer_m=float(tr.land_tolerance_km) * 1000.0))
     land_rows = np.flatnonzero(on_land)
     if len(land_rows):
-        if gazetteer is None:
-            from watchkeeper.geo.gazetteer import load_gazetteer
-
-            gazetteer = load_gazetteer()
-        on_land[land_rows[inland_water(as_tracks(segmented), land_rows, gazetteer, config)]] = False
+        on_land[land_rows[inland_water(tracks, land_rows, gazetteer, config)]] = False
     for rule, mask in (("on_land", on_land), ("null_island", null_island)):
         first, last = runs(mask[order], seg[order])
         if rule == "on_land" and len(first):
