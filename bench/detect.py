@@ -6,7 +6,7 @@
   Peak RSS is ``VmHWM`` of the worker (generation of the input included).
 * subset: on one 100k-row Parquet file shared by both, MovingPandas ``TrajectoryCollection`` +
   ``ObservationGapSplitter(gap=2h)`` + ``add_speed`` + ``TrajectoryStopDetector(max_diameter=500 m,
-  min_duration=2h)`` (in its own venv, /tmp/mpd-venv) against Watchkeeper's ``segment`` + ``reception_grid`` +
+  min_duration=2h)`` (in its own venv, /tmp/mpd-venv) against Watchkeeper's ``segment_tracks`` + ``reception_grid`` +
   ``ais_gaps`` + ``port_visits`` + ``loitering`` on the same rows.
 
 Synthetic fleet (seeded, vectorised numpy): a few thousand vessels (2,000 + N/5,000), each sailing a chain of real
@@ -197,13 +197,13 @@ def worker_wk_subset(path: str) -> dict:
     from watchkeeper.geo.gazetteer import load_gazetteer
     from watchkeeper.geo.reception import reception_grid
     from watchkeeper.schema import POSITIONS
-    from watchkeeper.tracks.segment import segment
+    from watchkeeper.tracks.segment import segment_tracks
 
     cfg, gaz, coast = load_config(), load_gazetteer(), Coast.default()
     pos = pq.read_table(path).cast(POSITIONS)
 
     def run(tbl):
-        seg = segment(tbl, cfg)
+        seg = segment_tracks(tbl, cfg)
         grid = reception_grid(seg, cfg)
         g = ais_gaps(seg, grid, coast, cfg)
         v = port_visits(seg, gaz, cfg)
