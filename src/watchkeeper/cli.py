@@ -334,6 +334,7 @@ from watchkeeper.sanctions.cli import lists, screen, vessel  # noqa: E402
 cli.add_command(lists)
 cli.add_command(screen)
 cli.add_command(vessel)
+
 from watchkeeper.risk_cli import risk  # noqa: E402
 cli.add_command(risk)
 

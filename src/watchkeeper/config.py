@@ -552,6 +552,11 @@ class Config:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# Sections of the same TOML file that belong to later stages and are read (and validated) there: ``[risk]``
+# (watchkeeper.risk_weights.load_risk_weights).
+OTHER_SECTIONS = ("risk",)
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read a TOML file of threshold overrides; ``None`` gives the defaults.
 
@@ -583,6 +588,8 @@ def load_config(path: str | Path | None = None) -> Config:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"not valid TOML: {e}", where=str(path),
                           fix="fix the syntax; see the file written by watchkeeper.config.write_default_toml") from None
+    for section in OTHER_SECTIONS:  # read by their own modules from the same file
+        data.pop(section, None)
     return Config(data, where=str(path))
 
 
