@@ -45,9 +45,20 @@ def drift(mmsi, hours, speed_kn=1.0, east_km=0.0, where=SEA, t0=T0, step_min=3.0
 
 
 def found(*tables: pa.Table, config=CFG) -> list[dict]:
+    """The encounters, one per pair (the row of the smaller MMSI), after checking that each comes as two mirrored
+    rows: same times and place, vessels and segments swapped, the speeds swapped, different ids."""
     events = encounters(segment(pa.concat_tables(tables), config), load_gazetteer(), config)
     validate_events(events)
-    return list(to_records(events))
+    rows = list(to_records(events))
+    by_key = {(r["mmsi"], r["other_mmsi"], r["start"], r["end"]): r for r in rows}
+    assert len(by_key) == len(rows)
+    for r in rows:
+        m = by_key[(r["other_mmsi"], r["mmsi"], r["start"], r["end"])]
+        d, md = r["details"], m["details"]
+        assert (m["lat"], m["lon"], m["confidence"]) == (r["lat"], r["lon"], r["confidence"])
+        assert md["median_speed_kn"] == d["other_median_speed_kn"] and md["other_segment_id"] == r["segment_id"]
+        assert m["event_id"] != r["event_id"]
+    return [r for r in rows if r["mmsi"] < r["other_mmsi"]]
 
 
 def hours(iso: str, t0=T0) -> float:

@@ -19,7 +19,7 @@ Rules (thresholds of ``[encounter]`` in :mod:`watchkeeper.config`; Global Fishin
   its median location is at least ``min_port_distance_km`` from every port and anchorage of the gazetteer. A queue
   of ships at anchor therefore gives encounters only between ships that really lie within the distance.
 
-The event has ``mmsi`` the smaller and ``other_mmsi`` the larger MMSI, ``start``/``end`` the first and last grid
+Each encounter is two mirrored rows, one per vessel (``mmsi`` the vessel, ``other_mmsi`` its partner), ``start``/``end`` the first and last grid
 instant of the run, ``lat``/``lon`` the median midpoint, ``confidence`` = min(1, 0.5 x duration /
 ``min_duration_h``), and refs to the positions bracketing the run for each vessel. Resampling, hashing and the
 pair search are compiled (numba) passes over sorted arrays.
@@ -318,12 +318,19 @@ def encounters(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None 
                        "median_speed_kn": round(float(va[k]), 6), "other_median_speed_kn": round(float(vb[k]), 6),
                        "distance_from_port_km": round(float(pkm), 6) if np.isfinite(pkm) else None,
                        "other_segment_id": seg_id_b}
-            refs = [ref(c, a0, "first"), ref(c, a1, "last"), ref(c, b0, "first"), ref(c, b1, "last")]
-            events.append({"type": "encounter", "mmsi": int(seg_mmsi[seg_a]), "other_mmsi": int(seg_mmsi[seg_b]),
-                           "start": int(slot[lo]) * step_us, "end": int(slot[hi - 1]) * step_us,
-                           "lat": float(mlat[k]), "lon": float(mlon[k]),
-                           "confidence": min(1.0, 0.5 * dur / cfg.min_duration_h) if cfg.min_duration_h > 0 else 1.0,
-                           "details": details,
-                           "positions": {"n": (a1 - a0 + 1) + (b1 - b0 + 1), "refs": refs},
+            refs_a = [ref(c, a0, "first"), ref(c, a1, "last")]
+            refs_b = [ref(c, b0, "first"), ref(c, b1, "last")]
+            common = {"type": "encounter", "start": int(slot[lo]) * step_us, "end": int(slot[hi - 1]) * step_us,
+                      "lat": float(mlat[k]), "lon": float(mlon[k]),
+                      "confidence": min(1.0, 0.5 * dur / cfg.min_duration_h) if cfg.min_duration_h > 0 else 1.0}
+            n_pos = (a1 - a0 + 1) + (b1 - b0 + 1)
+            # one row per vessel (mirrored), so each vessel's events list its encounters
+            events.append({**common, "mmsi": int(seg_mmsi[seg_a]), "other_mmsi": int(seg_mmsi[seg_b]),
+                           "details": details, "positions": {"n": n_pos, "refs": refs_a + refs_b},
                            "segment_id": seg_id_a, "id_extra": {"segments": [seg_id_a, seg_id_b]}})
+            mirrored = {**details, "median_speed_kn": details["other_median_speed_kn"],
+                        "other_median_speed_kn": details["median_speed_kn"], "other_segment_id": seg_id_a}
+            events.append({**common, "mmsi": int(seg_mmsi[seg_b]), "other_mmsi": int(seg_mmsi[seg_a]),
+                           "details": mirrored, "positions": {"n": n_pos, "refs": refs_b + refs_a},
+                           "segment_id": seg_id_b, "id_extra": {"segments": [seg_id_b, seg_id_a]}})
     return make_events(events, config_sha256=config.sha256(), detector_version=VERSION)
