@@ -265,6 +265,12 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in [
         _t("fallback_speed_kn", 12.0, "kn",
            "Transit speed assumed when the vessel has no speed reports while under way.",
            "corridor transits at 10-12 kn (anchors-sanctions.md I1)", 0, minimum_exclusive=True),
+        _t("ambiguity_km", 25.0, "km",
+           "Candidate ports of the same tier closer than this to the best-scored one cannot be told apart by a "
+           "silence of hours (the dark path is unknown); among them the port with the highest documented prior "
+           "(ports-of-interest file) is named, and the others are listed in details.ambiguous_with.",
+           f"{_OURS}: about the distance a ship covers in one hour at 13 kn, below the timing resolution of a "
+           "multi-hour gap", 0),
         _t("max_candidates", 5, "count",
            "How many ranked candidate ports the event's details list.",
            _OURS, 1),

@@ -95,3 +95,16 @@ def test_other_event_types_are_ignored():
     ev = gaps({**gap(273000007, 0.0, 40.0, OFF_RASON, OFF_RASON), "type": "loitering"})
     assert dark_port_calls(ev, load_gazetteer(), CFG).num_rows == 0
     assert json.loads("{}") == {}
+
+
+def test_ports_a_gap_cannot_tell_apart_are_decided_by_the_documented_prior():
+    # a shuttle from the Russian side: Senbong (14 km north-east of Najin) lies nearer its path, but the two are
+    # within ambiguity_km, so Najin (prior 2 in the default file) is named and Senbong listed as ambiguous
+    from_russia = (42.45, 130.75)
+    [c] = calls(gap(273000011, 0.0, 30.0, from_russia, from_russia, likely=0.9))
+    d = c["details"]
+    assert c["port"]["locode"] == "KPRJN" and "Senbong" in d["ambiguous_with"] and d["port_prior"] == 2.0
+    # with no ambiguity allowed the best-scored port stands
+    strict = CFG.replace(dark_port_call={"ambiguity_km": 0.0})
+    [s] = calls(gap(273000011, 0.0, 30.0, from_russia, from_russia, likely=0.9), config=strict)
+    assert s["port"]["name"] == s["details"]["candidates"][0]["name"] and s["details"]["ambiguous_with"] == []

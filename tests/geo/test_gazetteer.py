@@ -292,6 +292,8 @@ BAD = [
     ('[[countries]]\ncountry_iso2 = "kp"\ntier = 1\nreason = "r"', "alpha-2"),
     ('[[countries]]\ntier = 1\nreason = "r"', "needs country_iso2"),
     ('[[ports]]\nname = "Najin"\nkind = "harbour"\ntier = 1\nreason = "r"', "kind"),
+    ('[[ports]]\nname = "Najin"\ntier = 1\nreason = "r"\nprior = 0', "prior = 0"),
+    ('[[ports]]\nname = "Najin"\ntier = 1\nreason = "r"\nprior = "high"', "prior = 'high'"),
     ('ports = 3', "array of tables"),
     ('[tiers]\nfirst = "x"', "tiers.first"),
 ]
@@ -325,3 +327,12 @@ def test_examples_in_docs_run(gaz, tmp_path):
     iran = np.asarray(g.table["country_iso2"].to_pylist()) == "IR"
     assert iran.any() and np.all(g.tier[iran] == 2) and g.tier_labels[4] == "Chinese transhipment hubs"
     assert np.all(g.tier[g.find("Vladivostok", "RU")] == 0) and g.tier[g.index_of("manual:dunai")] == 2
+
+
+def test_prior_from_the_ports_of_interest_file(gaz, tmp_path):
+    najin = int(gaz.find("Najin", "KP")[0])
+    assert gaz.prior[najin] == 2.0 and gaz.prior[gaz.tier == 0].max() == 1.0  # the default file's documented prior
+    user = load_gazetteer(write(tmp_path, '[[ports]]\nname = "Chongjin"\ncountry_iso2 = "KP"\ntier = 1\n'
+                                          'reason = "r"\nprior = 3.5'))
+    assert (user.prior[user.find("Chongjin", "KP")] == 3.5).all()
+    assert user.subset(user.tier > 0).prior.max() == 3.5

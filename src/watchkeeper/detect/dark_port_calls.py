@@ -16,7 +16,9 @@ Rules (thresholds of ``[dark_port_call]`` in :mod:`watchkeeper.config`), for eve
 * Score of a candidate (0-1) = ``tier_weight * (0.5 * slack + 0.5 * on_path) * (0.5 + 0.5 * likely_intentional)``
   with ``tier_weight = 1 / tier``, ``slack = (max_dwell_h - min_dwell_h) / duration_h`` and
   ``on_path = 1 - detour_km / (v * duration_h)`` (``detour_km`` the extra sea distance over the straight path).
-* One ``dark_port_call`` per gap with at least one feasible candidate, for the best-scored port. Its confidence
+* One ``dark_port_call`` per gap with at least one feasible candidate, for the best-scored port - or, among the
+  ports of its tier within ``ambiguity_km`` of it (which a silence of hours cannot tell apart), the one with the
+  highest documented ``prior`` in the ports-of-interest file (``details.ambiguous_with`` names the others). Its confidence
   = ``tier_weight * (0.5 + 0.5 * likely_intentional) * (0.5 + 0.5 * slack) * tier_share``, where ``tier_share`` is
   the share of the summed candidate scores that belongs to candidates of the best port's tier (how much the
   competing candidates of other tiers could explain the gap instead). ``details.candidates`` lists the best
@@ -99,6 +101,8 @@ def _places(gazetteer: Gazetteer):
         # label a port by its port row with a LOCODE, else its port row, else its first place
         best = min(range(s, e), key=lambda j: (rows[j]["locode"] is None, rows[j]["kind"] != "port", j))
         labels.append({**rows[best], "tier": int(gazetteer.tier[idx[s:e]].min())})
+    for lab, s, e in zip(labels, starts, ends):
+        lab["prior"] = float(gazetteer.prior[idx[s:e]].max())
     return (gazetteer.lat[idx], gazetteer.lon[idx], gazetteer.tier[idx].astype(float), starts, ends, rows, labels)
 
 
@@ -188,10 +192,16 @@ def dark_port_calls(gap_events: pa.Table, gazetteer: Gazetteer, config: Config |
 
     events = []
     max_c = int(cfg.max_candidates)
+    amb_km = float(cfg.ambiguity_km)
     for k in np.flatnonzero(np.isfinite(g_score).any(axis=1)):
         ok = np.flatnonzero(np.isfinite(g_score[k]))
         ranked = ok[np.lexsort((ok, -g_score[k, ok]))]
-        best = int(ranked[0])
+        # ports of the best one's tier within ambiguity_km cannot be told apart: the documented prior decides
+        top = labels[int(ranked[0])]
+        close = [int(g) for g in ranked if labels[g]["tier"] == top["tier"]
+                 and float(haversine_km(top["lat"], top["lon"], labels[g]["lat"], labels[g]["lon"])) <= amb_km]
+        best = max(close, key=lambda g: (labels[g]["prior"], g_score[k, g], -g))
+        ambiguous = [labels[g]["name"] for g in close if g != best]
         p = int(g_place[k, best])
         lab = labels[best]
         total = float(g_score[k, ok].sum())
@@ -209,6 +219,7 @@ def dark_port_calls(gap_events: pa.Table, gazetteer: Gazetteer, config: Config |
                    "speed_source": str(source[k]), "detour_factor": factor, "min_dwell_h": min_dwell,
                    "port_id": lab["port_id"], "port_tier": lab["tier"], "max_dwell_h": _r(max_dwell[k, p], 3),
                    "detour_km": _r(detour[k, p], 3), "n_candidates": len(ok), "tier_share": _r(tier_share),
+                   "ambiguous_with": ambiguous, "port_prior": lab["prior"],
                    "candidates": cands}
         events.append({"type": "dark_port_call", "mmsi": gap["mmsi"], "start": gap["start"], "end": gap["end"],
                        "lat": float(lab["lat"]), "lon": float(lab["lon"]), "port_name": lab["name"],

@@ -69,7 +69,7 @@ class Gazetteer:
     index and the name index are built on first use.
     """
 
-    def __init__(self, table: pa.Table, tier=None, reason=None, interest_source=None, tier_labels=None):
+    def __init__(self, table: pa.Table, tier=None, reason=None, interest_source=None, tier_labels=None, prior=None):
         self.table = _conform(table)
         n = self.table.num_rows
         self.lat = np.array(self.table["lat"].to_numpy(zero_copy_only=False), dtype=np.float64)  # degrees
@@ -78,10 +78,12 @@ class Gazetteer:
         self.reason = np.array([""] * n if reason is None else list(reason), dtype=object)
         self.interest_source = np.array([""] * n if interest_source is None else list(interest_source), dtype=object)
         self.tier_labels = dict(tier_labels or {})
-        for a in (self.tier, self.reason, self.interest_source):
+        # relative likelihood of a dark call at the place among nearby candidates (ports-of-interest ``prior``)
+        self.prior = np.ones(n, np.float64) if prior is None else np.asarray(prior, dtype=np.float64).copy()
+        for a in (self.tier, self.reason, self.interest_source, self.prior):
             if a.shape != (n,):
                 raise ValueError(f"interest arrays must have one value per row ({n})")
-        for a in (self.lat, self.lon, self.tier, self.reason, self.interest_source):
+        for a in (self.lat, self.lon, self.tier, self.reason, self.interest_source, self.prior):
             a.flags.writeable = False  # shared with the indexes and with subsets
 
     def __len__(self) -> int:
@@ -127,7 +129,7 @@ class Gazetteer:
         rows = np.asarray(rows)
         idx = np.flatnonzero(rows) if rows.dtype == bool else rows.astype(np.int64)
         return Gazetteer(self.table.take(pa.array(idx, pa.int64())), self.tier[idx], self.reason[idx],
-                         self.interest_source[idx], self.tier_labels)
+                         self.interest_source[idx], self.tier_labels, self.prior[idx])
 
     # --------------------------------------------------------------------------------------------- names
     @functools.cached_property
@@ -260,6 +262,7 @@ class Gazetteer:
         tier = np.zeros(n, np.int8)
         reason = np.array([""] * n, dtype=object)
         source = np.array([""] * n, dtype=object)
+        prior = np.ones(n, np.float64)
         labels: dict[int, str] = {}
         countries, kinds = gaz._countries, gaz._kinds
         for f in files:
@@ -270,7 +273,8 @@ class Gazetteer:
             for rule in f.ports:
                 rows = gaz._resolve(rule)
                 tier[rows], reason[rows], source[rows] = _interest(rule)
-        out = Gazetteer(gaz.table, tier, reason, source, labels)
+                prior[rows] = rule.prior
+        out = Gazetteer(gaz.table, tier, reason, source, labels, prior)
         # same rows: share the indexes already built rather than build them again
         for key in ("_index", "_names", "_rank", "_locodes", "_countries", "_kinds", "_ids"):
             if key in gaz.__dict__:
@@ -315,7 +319,7 @@ class Gazetteer:
         extra = _conform(pa.Table.from_pylist(rows))
         return Gazetteer(pa.concat_tables([self.table, extra]), np.r_[self.tier, np.zeros(len(rows), np.int8)],
                          [*self.reason, *[""] * len(rows)], [*self.interest_source, *[""] * len(rows)],
-                         self.tier_labels)
+                         self.tier_labels, np.r_[self.prior, np.ones(len(rows))])
 
 
 def _interest(rule: Rule) -> tuple[int, str, str]:

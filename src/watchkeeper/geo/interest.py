@@ -39,7 +39,7 @@ BASES = ("default", "none")
 KINDS = ("port", "anchorage")
 _TOP_KEYS = {"base", "tiers", "countries", "ports"}
 _COUNTRY_KEYS = {"country_iso2", "kind", "tier", "reason", "source"}
-_PORT_KEYS = {"port_id", "locode", "name", "country_iso2", "kind", "lat", "lon", "tier", "reason", "source"}
+_PORT_KEYS = {"port_id", "locode", "name", "country_iso2", "kind", "lat", "lon", "tier", "reason", "source", "prior"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Rule:
     name: str | None = None
     lat: float | None = None
     lon: float | None = None
+    prior: float = 1.0  # relative likelihood of a dark call here among nearby candidates ([[ports]] only)
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,10 @@ def _rule(entry: dict, where: str, allowed: set[str], require_source: bool, *, c
         if cc is None:
             raise ConfigError("a new place (name with lat and lon) needs country_iso2", where=where,
                               fix='add country_iso2 = "RU"')
+    prior = entry.get("prior", 1.0)
+    if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not (math.isfinite(prior) and prior > 0):
+        raise ConfigError(f"prior = {prior!r} must be a number > 0", where=where,
+                          fix="write e.g. prior = 2.0 (twice as likely as a port without a prior; default 1)")
     return Rule(where, tier, reason or "", source or "", country_iso2=cc, kind=kind, port_id=port_id,
                 locode=locode, name=name, lat=None if lat is None else float(lat),
-                lon=None if lon is None else float(lon))
+                lon=None if lon is None else float(lon), prior=float(prior))
