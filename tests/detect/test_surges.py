@@ -70,3 +70,28 @@ def test_areas_and_the_test_itself():
     p = sum(math.comb(26, x) * (1 / 9) ** x * (8 / 9) ** (26 - x) for x in range(10, 27))
     assert abs(poisson_rate_test(10, 16, 8) - p) < 1e-12
     assert poisson_rate_test(0, 5, 4) == 1.0
+
+
+def one_week(first_half: int, second_half: int):
+    """Visits spread over the first and second half of one week of data (Monday to Monday)."""
+    rows = [visit(i, 0, 0) for i in range(first_half)]
+    for i, row in enumerate(rows):
+        row["start"] = MONDAY + dt.timedelta(hours=3 + 80 * i / max(first_half, 1))
+        row["end"] = row["start"] + dt.timedelta(hours=3)
+    more = [visit(100 + i, 0, 0) for i in range(second_half)]
+    for i, row in enumerate(more):
+        row["start"] = MONDAY + dt.timedelta(hours=88 + 78 * i / max(second_half, 1))
+        row["end"] = row["start"] + dt.timedelta(hours=3)
+    return make_events(rows + more, config_sha256="0" * 64, detector_version="test")
+
+
+def test_one_week_of_data_compares_its_second_half_with_the_first():
+    span = dict(data_start=MONDAY, data_end=MONDAY + dt.timedelta(days=7))
+    # 2 then 14: P(X >= 14 | 16, 1/2) ~ 0.002, a surge over the second half of the data
+    [s] = surges(one_week(2, 14), **span)
+    assert s["start"] == "2023-07-06T12:00:00Z" and s["details"]["baseline_weeks"] == 1
+    assert abs(s["details"]["window_days"] - 3.5) < 1e-3 and s["details"]["week_count"] == 14
+    assert s["details"]["p_value"] == float(f"{poisson_rate_test(14, 2, 1):.6g}")
+    # 2 then 6 is a rise but not a significant one
+    assert poisson_rate_test(6, 2, 1) > CFG.activity_surge.significance_level
+    assert surges(one_week(2, 6), **span) == []

@@ -6,9 +6,12 @@ Rules (thresholds of ``[activity_surge]`` in :mod:`watchkeeper.config`):
   country-free normalised name, so a port and its anchorages count together) and for every user area that
   contains its position. Other event types are ignored.
 * Time is cut into windows of ``window_days`` aligned on Monday 1970-01-05 00:00 UTC. Windows are considered
-  from the first window with any counted event to the last one (weeks outside the data are not zeros).
+  over the data (``data_start`` to ``data_end``: the first and last position when the engine calls it, else the
+  first and last counted event), so weeks with data but no visits count as zeros and weeks outside it do not.
 * The baseline of a window is the ``baseline_days // window_days`` windows before it, clipped to the data; a
-  window is tested only when at least half of them are available.
+  window is tested only when at least ``min_baseline_fraction`` of them are available.
+* Data shorter than two windows (e.g. one week) is split into two halves instead: the second half is tested
+  against the first (one baseline window), so a rise within a short dataset is still visible.
 * Test: the exact conditional test of two Poisson rates (Przyborowski and Wilenski 1940): with ``k`` in the
   window and ``B`` in ``n`` baseline windows, under equal rates ``k | k + B ~ Binomial(k + B, 1 / (n + 1))``;
   ``p_value = P(X >= k)``, computed with ``math.lgamma`` (no SciPy). It accounts for the baseline's own noise and
@@ -70,7 +73,7 @@ def _area_mask(area, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, floa
 
 
 def activity_surges(visit_events: pa.Table, config: Config | None = None,
-                    areas: Mapping[str, Sequence] | None = None) -> pa.Table:
+                    areas: Mapping[str, Sequence] | None = None, data_start=None, data_end=None) -> pa.Table:
     """Activity surge events from port visit and dark port call events.
 
     Parameters
@@ -82,6 +85,9 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
     areas
         Optional user areas by name: a bbox ``(min_lat, min_lon, max_lat, max_lon)`` or a polygon
         ``[(lat, lon), ...]`` (or a mapping with ``bbox`` or ``polygon``).
+    data_start, data_end
+        The time span of the data (anything :func:`~watchkeeper.detect.events.to_us` takes); the first and last
+        counted event when ``None``.
 
     Returns
     -------
@@ -97,12 +103,22 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
     rows = [r for r in visit_events.to_pylist() if r["type"] in COUNTED] if visit_events.num_rows else []
     if not rows:
         return make_events([], config_sha256=sha, detector_version=VERSION)
-    win_us = int(cfg.window_days) * _US_DAY
-    n_base = max(1, int(cfg.baseline_days) // int(cfg.window_days))
-    min_base = max(1, math.ceil(float(cfg.min_baseline_fraction) * n_base))
     t = np.array([to_us(r["start"]) for r in rows], np.int64)
-    w = (t - _ORIGIN_US) // win_us
-    w_first, w_last = int(w.min()), int(w.max())
+    t_lo = int(t.min()) if data_start is None else min(to_us(data_start), int(t.min()))
+    t_hi = int(t.max()) if data_end is None else max(to_us(data_end), int(t.max()))
+    win_us = int(cfg.window_days) * _US_DAY
+    halves = t_hi - t_lo < 2 * win_us
+    if halves:  # short data: the second half against the first
+        win_us = max(-(-(t_hi - t_lo) // 2), 1)  # two halves; the last instant belongs to the second
+        origin, n_base, min_base = t_lo, 1, 1
+    else:
+        origin = _ORIGIN_US
+        n_base = max(1, int(cfg.baseline_days) // int(cfg.window_days))
+        min_base = max(1, math.ceil(float(cfg.min_baseline_fraction) * n_base))
+    w = (t - origin) // win_us
+    w_first, w_last = int((t_lo - origin) // win_us), int((t_hi - origin) // win_us)
+    if halves:
+        w, w_last = np.minimum(w, 1), min(w_last, 1)
     is_dark = np.array([r["type"] == "dark_port_call" for r in rows])
     lat = np.array([np.nan if r["lat"] is None else r["lat"] for r in rows], float)
     lon = np.array([np.nan if r["lon"] is None else r["lon"] for r in rows], float)
@@ -151,11 +167,11 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
             if not p < float(cfg.significance_level):
                 continue
             bd = int(dsum[j] - dsum[b0])
-            start = _ORIGIN_US + (w_first + int(j)) * win_us
+            start = origin + (w_first + int(j)) * win_us
             details = {**tag, "week_count": k, "baseline_weekly_mean": round(mean, 6), "baseline_weeks": nb,
                        "baseline_count": bc, "ratio": None if mean == 0 else round(k / mean, 6),
                        "p_value": float(f"{p:.6g}"), "test": "poisson_rate_conditional_binomial",
-                       "window_days": int(cfg.window_days),
+                       "window_days": round(win_us / _US_DAY, 6),
                        "counts_by_type": {"port_visit": k - int(dark[j]), "dark_port_call": int(dark[j])},
                        "baseline_counts_by_type": {"port_visit": bc - bd, "dark_port_call": bd}}
             events.append({"type": "activity_surge", "mmsi": 0, "start": start, "end": start + win_us,

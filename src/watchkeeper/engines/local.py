@@ -48,10 +48,13 @@ def detect_all(positions: pa.Table, statics: pa.Table, config: Config, *, gazett
     seg.nearest_place(gaz, max(float(config.port_visit.exit_radius_km), float(config.loitering.min_port_distance_km),
                                float(config.loitering.near_port_km), float(config.position_jump.inland_water_place_km)))
     grid = reception_grid(seg, config)
+    ts = seg.rows["ts"]
+    span = (int(ts.min()), int(ts.max())) if len(ts) else (None, None)
     visits = port_visits(seg, gaz, config)
     gaps = ais_gaps(seg, grid, coast, config)
     dark = dark_port_calls(gaps, gaz, config, segmented=seg)  # from the gaps: reachable ports of interest
-    parts = [visits, gaps, dark, activity_surges(pa.concat_tables([_events(visits), _events(dark)]), config),
+    parts = [visits, gaps, dark, activity_surges(pa.concat_tables([_events(visits), _events(dark)]), config,
+                                     data_start=span[0], data_end=span[1]),
              encounters(seg, gaz, config), loitering(seg, gaz, config), position_jumps(seg, coast, config, gazetteer=gaz),
              mmsi_conflicts(seg, config), identity_change(statics, config),
              invalid_identity(statics, positions, config)]
