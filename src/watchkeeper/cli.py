@@ -334,7 +334,11 @@ from watchkeeper.sanctions.cli import lists, screen, vessel  # noqa: E402
 cli.add_command(lists)
 cli.add_command(screen)
 cli.add_command(vessel)
+from watchkeeper.report.cli import export, report, verify  # noqa: E402
 
+cli.add_command(report)
+cli.add_command(verify)
+cli.add_command(export)
 from watchkeeper.risk_cli import risk  # noqa: E402
 cli.add_command(risk)
 

@@ -39,15 +39,24 @@ class Result:
     vessels: list[Vessel]
 
 
+# Names and IMO numbers of real vessels of the DPRK-Russia shuttle that are on the vendored sanctions lists (OFAC
+# SDN 2024-05-03; Canada SEMA), carried by the first simulated shuttles. MMSIs and tracks are simulated.
+LISTED_SHUTTLES = (("ANGARA", 9179842), ("LADY R", 9161003), ("MAIA-1", 9358010))
+
+
 def cast(b: Builder, n_vessels: int) -> None:
     """The actors: corridor shuttles, ship-to-ship transfers, spoofers, a shared MMSI, identity changes, a
     ferry, fishing fleets and background traffic (the rest of ``n_vessels``)."""
     r, T = b.rng, b.T
     full = n_vessels >= 30
-    n_shuttles = 5 if full else 2
+    # one shuttle from the start, the rest from the second half: a surge a 1% test can see (about 2 calls at
+    # Rajin in the first half, 10-15 in the second)
+    n_shuttles = 8 if full else 2
     for i in range(n_shuttles):
         first = r.uniform(1, 8) * H if i == 0 else T / 2 + r.uniform(0, 0.15) * T
-        b.shuttle(f"shuttle{i + 1}", "Dunai" if i % 2 == 0 else "Vostochny", first)
+        v = b.shuttle(f"shuttle{i + 1}", "Dunai" if i % 2 == 0 else "Vostochny", first)
+        if i < len(LISTED_SHUTTLES):  # real listed identities, so that screening has something to find
+            v.name, v.imo = LISTED_SHUTTLES[i]
     pts = list(STS_POINTS)
     for i in range(2 if full else 1):
         b.rendezvous((f"sts{i + 1}a", f"sts{i + 1}b"), pts[i], r.uniform(0.2, 0.8) * T, dark_partner=False)

@@ -207,12 +207,18 @@ class TruthBuilder:
                     self.add("invalid_identity", v, st["t_s"][m][0], st["t_s"][m][-1],
                              details={"rule": "imo_check_digit", "value": v.imo}, extra={"imo": v.imo})
 
-    def surge(self, port: str = "Rajin", min_count: int = 3, min_ratio: float = 2.0):
+    def surge(self, port: str = "Rajin", min_count: int = 3, min_ratio: float = 2.0, significance: float = 0.01):
+        """A surge at ``port`` when its calls in the second half of the scenario exceed those of the first by a
+        one-sided exact test of two Poisson rates at ``significance`` (a rise no test could confirm is not one),
+        and by ``min_ratio``, with at least ``min_count`` calls."""
+        from watchkeeper.detect.surges import poisson_rate_test
+
         calls = [c for v in self.vessels for c in v.calls if c[0] == port and 0 <= c[1] < self.T]
         half = self.T / 2
         first = sum(c[1] < half for c in calls)
         second = sum(c[1] >= half for c in calls)
-        if second >= min_count and second >= min_ratio * max(first, 1):
+        if (second >= min_count and second >= min_ratio * max(first, 1)
+                and poisson_rate_test(second, first, 1) < significance):
             p = self.world.ports[port]
             self.add("activity_surge", None, half, self.T, p.lat, p.lon, port=port,
                      details={"count": second, "baseline_count": first}, extra={"port": port})
