@@ -315,12 +315,20 @@ def decode(file: str, fmt: str, output: str, rejects: str | None, quiet: bool) -
 
 @cli.command()
 @click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False),
-              help="Where to write the demo store (replaced if it exists).")
-def demo(out_dir: str) -> None:
-    """The main job on the bundled real samples: ingest them into a fresh store and show what it holds."""
+              help="Where to write the scenario, the store and the dossiers (replaced if it is an earlier demo).")
+@click.option("--seed", default=7, show_default=True, type=int, help="Seed of the simulated week.")
+@click.option("--days", default=7.0, show_default=True, type=click.FloatRange(1, 60), help="Length of the scenario.")
+@click.option("--vessels", default=60, show_default=True, type=click.IntRange(30, 2000),
+              help="Transmitters in the scenario (the special actors need about 30).")
+@click.option("--top", default=3, show_default=True, type=click.IntRange(1, 100), help="Dossiers to write.")
+@click.option("--no-pdf", is_flag=True, help="HTML dossiers only (no WeasyPrint rendering).")
+def demo(out_dir: str, seed: int, days: float, vessels: int, top: int, no_pdf: bool) -> None:
+    """The main job, end to end, on a simulated week of the DPRK-Russia corridor: simulate, ingest, detect,
+    screen against the bundled sanctions lists, rank by risk, write dossiers, and score detection against the
+    simulator's truth. Prints the headline findings and where everything is."""
     from watchkeeper.demo import run_demo
 
-    run_demo(out_dir, out)
+    run_demo(out_dir, out, seed=seed, days=days, vessels=vessels, top=top, pdf=not no_pdf)
 
 
 # -- commands defined in their stage's module ----------------------------------------------------------
