@@ -128,3 +128,17 @@ def test_river_port_far_inland_is_water():
     rows = [[MMSI, T0 + timedelta(minutes=10 * k), duisburg[0], duisburg[1] + 0.0005 * k, 0.1] for k in range(30)]
     assert Coast.default().on_land([duisburg[0]], [duisburg[1]], buffer_m=1000.0)[0]
     assert detect(rows).num_rows == 0
+
+
+def test_two_long_jumps_days_apart_are_two_events_and_no_conflict():
+    from watchkeeper.detect.mmsi_conflict import mmsi_conflicts
+
+    # 3 days of reports every 10 min; two 2-hour stretches 100 km off, 2 days apart, both returning
+    rows = sea_track(n=3 * 144, step_min=10.0, lat0=40.0, lon0=133.0, speed_kn=3.0)  # mid Sea of Japan
+    for start in (60, 60 + 2 * 144):
+        for k in range(start, start + 12):
+            rows[k][2] -= 100 / 111.2
+    seg = segment(table(rows), CFG)
+    ev = [json.loads(d) for d in position_jumps(seg, Coast.default(), CFG)["details"].to_pylist()]
+    assert [(d["rule"], d["n_positions"], d["returned"]) for d in ev] == [("speed", 12, True)] * 2
+    assert mmsi_conflicts(seg, CFG).num_rows == 0

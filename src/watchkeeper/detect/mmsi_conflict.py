@@ -8,7 +8,8 @@ incompatible when the two positions are more than ``position_jump.min_distance_k
 distance would need more than the class maximum (``max_speed_class_a_kn``, or ``max_speed_class_b_kn`` when
 both segments are Class B) over the time between them plus ``tracks.segment_buffer_h``. The segments conflict
 when at least half the pairs are incompatible (the median pair is impossible); the confidence is the fraction of
-incompatible pairs. Short segments are noise (GFW's overlapping_and_short filter) and never conflict.
+incompatible pairs. Both segments must have rows inside the common span: a segment lying wholly inside a silence
+of the other is a jump that returned (``position_jump``), not two transmitters at once. Short segments are noise (GFW's overlapping_and_short filter) and never conflict.
 
 Segment summaries and the pair test are NumPy; Python loops only over MMSIs with two or more long segments and
 over their segment pairs.
@@ -83,6 +84,8 @@ def _pair(c, rows_a: np.ndarray, rows_b: np.ndarray, lo: int, hi: int, config: C
     for x, y in ((rows_a, rows_b), (rows_b, rows_a)):
         tx, ty = c["ts"][x], c["ts"][y]
         xs = x[(tx >= lo) & (tx <= hi)]
+        if not len(xs):  # one lies wholly inside a silence of the other: a jump and its return, not two at once
+            return None
         if len(y) == 1:
             ys = np.repeat(y, len(xs))
         else:

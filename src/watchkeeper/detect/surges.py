@@ -2,7 +2,7 @@
 
 Rules (thresholds of ``[activity_surge]`` in :mod:`watchkeeper.config`):
 
-* Every ``port_visit`` and ``dark_port_call`` event counts once, at its start, for its port (ports are keyed by
+* Every ``port_visit`` (at its start) and ``dark_port_call`` (at the middle of its gap) counts once for its port (ports are keyed by
   country-free normalised name, so a port and its anchorages count together) and for every user area that
   contains its position. Other event types are ignored.
 * Time is cut into windows of ``window_days`` aligned on Monday 1970-01-05 00:00 UTC. Windows are considered
@@ -103,7 +103,10 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
     rows = [r for r in visit_events.to_pylist() if r["type"] in COUNTED] if visit_events.num_rows else []
     if not rows:
         return make_events([], config_sha256=sha, detector_version=VERSION)
-    t = np.array([to_us(r["start"]) for r in rows], np.int64)
+    # a port visit counts when it starts (the arrival); a dark port call at the middle of its gap, since the unseen
+    # stay lies somewhere inside it and the gap's start is hours before any arrival
+    t = np.array([to_us(r["start"]) if r["type"] != "dark_port_call" else (to_us(r["start"]) + to_us(r["end"])) // 2
+                  for r in rows], np.int64)
     t_lo = int(t.min()) if data_start is None else min(to_us(data_start), int(t.min()))
     t_hi = int(t.max()) if data_end is None else max(to_us(data_end), int(t.max()))
     win_us = int(cfg.window_days) * _US_DAY

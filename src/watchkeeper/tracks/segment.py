@@ -53,16 +53,20 @@ _CLASS_A_TYPES = (1, 2, 3)
 
 @njit(cache=True)
 def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weight, max_gap_h, type27_gap_h,
-          max_a_kn, max_b_kn, min_jump_km, max_open):
+          max_a_kn, max_b_kn, min_jump_km, max_open, jump_max_h):
     """Assign each row (sorted by mmsi, time) a segment number; return (seg, implied_speed_kn, implausible, starts).
 
     ``cls``: 0 unknown or neither class, 1 Class A, 2 Class B. ``starts`` holds the first row of each segment.
+    A segment that began with an implausible row after another segment's last row and is left when the track
+    returns to that other segment (a returned jump, or a second transmitter) stays open only ``jump_max_h`` of
+    silence instead of ``max_gap_h``, so a jump days later (anywhere within reach by then) cannot continue it.
     """
     n = mmsi.shape[0]
     seg = np.empty(n, np.int64)
     speed = np.full(n, np.nan)
     implausible = np.zeros(n, np.bool_)
     starts = np.empty(n, np.int64)
+    returned = np.zeros(n, np.bool_)
     n_seg = 0
     slot_seg = np.empty(max_open, np.int64)
     slot_last = np.empty(max_open, np.int64)
@@ -75,7 +79,8 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
         # close segments silent for too long (keep the slots compact)
         j = 0
         while j < n_open:
-            if (t_s[i] - t_s[slot_last[j]]) / 3600.0 > max_gap_h:
+            limit = jump_max_h if returned[slot_seg[j]] else max_gap_h
+            if (t_s[i] - t_s[slot_last[j]]) / 3600.0 > limit:
                 n_open -= 1
                 slot_seg[j] = slot_seg[n_open]
                 slot_last[j] = slot_last[n_open]
@@ -106,6 +111,11 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
                     best = score
                     chosen = j
         in_seg_bad = False
+        if chosen >= 0 and not passenger and prev >= 0 and seg[prev] != slot_seg[chosen]:
+            x = seg[prev]
+            sx = starts[x]
+            if sx > slot_last[chosen] and implausible[sx]:
+                returned[x] = True  # the track came back from x: x stays open only jump_max_h
         if chosen >= 0:
             k = slot_last[chosen]
             seg[i] = slot_seg[chosen]
@@ -223,7 +233,7 @@ def segment_tracks(positions: pa.Table, config):
         mmsi, t_s, lat, lon, cls, msg == 27,
         float(tr.segment_max_speed_kn), float(tr.segment_buffer_h), float(tr.class_mismatch_weight),
         float(tr.max_silence_h), float(tr.type27_min_gap_h), float(pj.max_speed_class_a_kn),
-        float(pj.max_speed_class_b_kn), float(pj.min_distance_km), MAX_OPEN_SEGMENTS)
+        float(pj.max_speed_class_b_kn), float(pj.min_distance_km), MAX_OPEN_SEGMENTS, float(pj.max_return_h))
 
     # segment ids: mmsi, first second, and n among the MMSI's segments that start in that second
     first_mmsi = mmsi[starts]
