@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DATA, NMEA_SAMPLES
+from testdata import DATA, NMEA_SAMPLES
 
 from watchkeeper.cli import cli
 

@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import CSV_SAMPLES, DATA, NMEA_SAMPLES
+from testdata import CSV_SAMPLES, DATA, NMEA_SAMPLES
 
 from watchkeeper.cli import cli
 from watchkeeper.detect.events import EVENT_TYPES, read_jsonl

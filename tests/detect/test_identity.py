@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from conftest import DATA, decode_file
+from testdata import DATA, decode_file
 
 from watchkeeper.config import Config
 from watchkeeper.detect.events import validate_events

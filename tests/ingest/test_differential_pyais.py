@@ -17,7 +17,7 @@ import math
 
 import pyais
 import pytest
-from conftest import NMEA_SAMPLES, decode_file
+from testdata import NMEA_SAMPLES, decode_file
 
 ALLOWED_REJECTS = {"bad_length", "bad_field_values", "unsupported_type"}
 

@@ -9,7 +9,7 @@ from functools import reduce
 
 import pyais
 import pytest
-from conftest import decode_file
+from testdata import decode_file
 
 T0 = dt.datetime(2021, 11, 1, 1, 58, 7, tzinfo=dt.timezone.utc)
 EPOCH = int(T0.timestamp())

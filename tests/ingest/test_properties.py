@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pyais
-from conftest import NMEA_SAMPLES, decode_file
+from testdata import NMEA_SAMPLES, decode_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from click.testing import CliRunner
-from conftest import IMO_A, A, B
+from report_voyage import IMO_A, A, B
 
 from watchkeeper.cli import cli
 from watchkeeper.report import riskscore

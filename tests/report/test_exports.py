@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import A, B
+from report_voyage import A, B
 
 from watchkeeper.cli import cli
 from watchkeeper.report.exports import split_antimeridian, track_geometry

@@ -9,7 +9,7 @@ import textwrap
 import duckdb
 import polars as pl
 import pytest
-from conftest import CSV_SAMPLES, DATA, NMEA_SAMPLES
+from testdata import CSV_SAMPLES, DATA, NMEA_SAMPLES
 
 from watchkeeper import schema
 from watchkeeper.errors import StoreError
