@@ -150,6 +150,13 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in [
            "its silence one ais_gap; gpsdio-segment closes after 24 h, which would hide every such silence "
            "between two segments. Equal to dark_port_call.max_gap_h.",
            f"{_OURS}; gpsdio-segment max_hours 24 ({_SEGMENTER}) is the short alternative", 0, minimum_exclusive=True),
+        _t("returned_max_silence_h", 2.0, "h",
+           "A segment the track came back from (it began with an impossible jump after the other segment's last "
+           "position: a returned jump, or the first report of a second transmitter) stays open only through this "
+           "much silence. Two transmitters sharing an MMSI report within minutes of each other; a spoofed stretch "
+           "that recurs hours later is a new jump, not the continuation of the last one.",
+           f"{_OURS}; checked on the simulator's spoofers and shared MMSIs (docs/simulation.md)", 0,
+           minimum_exclusive=True),
         _t("type27_min_gap_h", 1.0, "h",
            "A long-range (type 27) position within this time of another position of the same MMSI is left out of "
            "the track, because its coarse (1/10 minute) position would look like a jump.",

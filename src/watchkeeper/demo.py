@@ -121,7 +121,8 @@ def run_demo(out_dir: str, console: Console, *, seed: int = SEED, days: float = 
                   f"watchkeeper vessel MMSI --db {db}")
     total = sum(timings.values())
     console.print(f"Done in {total:.0f} s (" + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in timings.items()) + ").")
-    return {"paths": paths, "timings": timings, "scores": scores}
+    ranked = [(r["name"], r["imo"], r["score"]) for r in risk.to_pylist()]
+    return {"paths": paths, "timings": timings, "scores": scores, "ranked": ranked}
 
 
 def _headlines(console: Console, risk, explain, top: int) -> None:

@@ -58,8 +58,9 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
 
     ``cls``: 0 unknown or neither class, 1 Class A, 2 Class B. ``starts`` holds the first row of each segment.
     A segment that began with an implausible row after another segment's last row and is left when the track
-    returns to that other segment (a returned jump, or a second transmitter) stays open only ``jump_max_h`` of
-    silence instead of ``max_gap_h``, so a jump days later (anywhere within reach by then) cannot continue it.
+    returns to that other segment (a returned jump, or a second transmitter) stays open only ``jump_max_h``
+    (``tracks.returned_max_silence_h``) of silence instead of ``max_gap_h``, so a later jump (anywhere within reach
+    by then) cannot continue it.
     """
     n = mmsi.shape[0]
     seg = np.empty(n, np.int64)
@@ -233,7 +234,7 @@ def segment_tracks(positions: pa.Table, config):
         mmsi, t_s, lat, lon, cls, msg == 27,
         float(tr.segment_max_speed_kn), float(tr.segment_buffer_h), float(tr.class_mismatch_weight),
         float(tr.max_silence_h), float(tr.type27_min_gap_h), float(pj.max_speed_class_a_kn),
-        float(pj.max_speed_class_b_kn), float(pj.min_distance_km), MAX_OPEN_SEGMENTS, float(pj.max_return_h))
+        float(pj.max_speed_class_b_kn), float(pj.min_distance_km), MAX_OPEN_SEGMENTS, float(tr.returned_max_silence_h))
 
     # segment ids: mmsi, first second, and n among the MMSI's segments that start in that second
     first_mmsi = mmsi[starts]
