@@ -100,7 +100,14 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
     config = config or Config()
     cfg = config.activity_surge
     sha = config.sha256()
-    rows = [r for r in visit_events.to_pylist() if r["type"] in COUNTED] if visit_events.num_rows else []
+    if visit_events.num_rows:  # only the columns used, only the counted types
+        import pyarrow.compute as pc
+
+        counted = visit_events.filter(pc.is_in(visit_events["type"], value_set=pa.array(COUNTED)))
+        rows = counted.select(["type", "start", "end", "lat", "lon", "port_name", "port_locode", "port_lat",
+                               "port_lon"]).to_pylist()
+    else:
+        rows = []
     if not rows:
         return make_events([], config_sha256=sha, detector_version=VERSION)
     # a port visit counts when it starts (the arrival); a dark port call at the middle of its gap, since the unseen
@@ -129,8 +136,11 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
     # groups: (kind, key, mask, label fields)
     groups = []
     by_key: dict[str, list[int]] = {}
+    norm: dict[str, str] = {}
     for i, r in enumerate(rows):
-        key = None if r["port_name"] is None else normalize_name(r["port_name"])
+        key = None if r["port_name"] is None else norm.get(r["port_name"])
+        if key is None and r["port_name"] is not None:
+            key = norm[r["port_name"]] = normalize_name(r["port_name"])
         if key:
             by_key.setdefault(key, []).append(i)
     for key in sorted(by_key):
