@@ -272,6 +272,11 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in [
         _t("fallback_speed_kn", 12.0, "kn",
            "Transit speed assumed when the vessel has no speed reports while under way.",
            "corridor transits at 10-12 kn (anchors-sanctions.md I1)", 0, minimum_exclusive=True),
+        _t("max_event_tier", 2, "tier",
+           "Only ports of interest of this tier or a higher interest (a lower number) can be the port of a "
+           "dark_port_call event; candidates of lower interest (tier 3: commercial ports of the corridor, with "
+           "terrestrial AIS coverage) are listed in details.candidates only.",
+           f"{_OURS}: tier 3 is context, significant only with other indicators (ports_of_interest.toml)", 1),
         _t("ambiguity_km", 25.0, "km",
            "Candidate ports of the same tier closer than this to the best-scored one cannot be told apart by a "
            "silence of hours (the dark path is unknown); among them the port with the highest documented prior "

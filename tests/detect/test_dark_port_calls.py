@@ -108,3 +108,12 @@ def test_ports_a_gap_cannot_tell_apart_are_decided_by_the_documented_prior():
     strict = CFG.replace(dark_port_call={"ambiguity_km": 0.0})
     [s] = calls(gap(273000011, 0.0, 30.0, from_russia, from_russia, likely=0.9), config=strict)
     assert s["port"]["name"] == s["details"]["candidates"][0]["name"] and s["details"]["ambiguous_with"] == []
+
+
+def test_context_ports_are_candidates_but_never_the_event_port():
+    # 8 h dark off Zarubino: only the Russian commercial ports of the gulf (tier 3) are within reach
+    off_zarubino = (42.50, 131.30)
+    assert calls(gap(273000012, 0.0, 8.0, off_zarubino, off_zarubino, likely=0.9)) == []
+    wide = CFG.replace(dark_port_call={"max_event_tier": 3})
+    [c] = calls(gap(273000012, 0.0, 8.0, off_zarubino, off_zarubino, likely=0.9), config=wide)
+    assert c["details"]["port_tier"] == 3 and all(x["tier"] == 3 for x in c["details"]["candidates"])

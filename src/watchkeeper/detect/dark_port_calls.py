@@ -16,7 +16,10 @@ Rules (thresholds of ``[dark_port_call]`` in :mod:`watchkeeper.config`), for eve
 * Score of a candidate (0-1) = ``tier_weight * (0.5 * slack + 0.5 * on_path) * (0.5 + 0.5 * likely_intentional)``
   with ``tier_weight = 1 / tier``, ``slack = (max_dwell_h - min_dwell_h) / duration_h`` and
   ``on_path = 1 - detour_km / (v * duration_h)`` (``detour_km`` the extra sea distance over the straight path).
-* One ``dark_port_call`` per gap with at least one feasible candidate, for the best-scored port - or, among the
+* Only ports of tier ``max_event_tier`` or higher interest (tier 1 and 2 by default) can be the port of an event;
+  context ports (tier 3: Russian commercial ports with terrestrial AIS coverage, where a call unseen by the
+  receivers would need the transponder off and is no red flag in itself) are listed among the candidates only.
+* One ``dark_port_call`` per gap with at least one feasible eligible candidate, for the best-scored port - or, among the
   ports of its tier within ``ambiguity_km`` of it (which a silence of hours cannot tell apart), the one with the
   highest documented ``prior`` in the ports-of-interest file (``details.ambiguous_with`` names the others). Its confidence
   = ``tier_weight * (0.5 + 0.5 * likely_intentional) * (0.5 + 0.5 * slack) * tier_share``, where ``tier_share`` is
@@ -193,12 +196,17 @@ def dark_port_calls(gap_events: pa.Table, gazetteer: Gazetteer, config: Config |
     events = []
     max_c = int(cfg.max_candidates)
     amb_km = float(cfg.ambiguity_km)
+    max_tier = int(cfg.max_event_tier)
     for k in np.flatnonzero(np.isfinite(g_score).any(axis=1)):
         ok = np.flatnonzero(np.isfinite(g_score[k]))
         ranked = ok[np.lexsort((ok, -g_score[k, ok]))]
+        # only ports up to max_event_tier name the event; context ports stay in the candidate list
+        eligible = [int(g) for g in ranked if labels[g]["tier"] <= max_tier]
+        if not eligible:
+            continue
         # ports of the best one's tier within ambiguity_km cannot be told apart: the documented prior decides
-        top = labels[int(ranked[0])]
-        close = [int(g) for g in ranked if labels[g]["tier"] == top["tier"]
+        top = labels[eligible[0]]
+        close = [g for g in eligible if labels[g]["tier"] == top["tier"]
                  and float(haversine_km(top["lat"], top["lon"], labels[g]["lat"], labels[g]["lon"])) <= amb_km]
         best = max(close, key=lambda g: (labels[g]["prior"], g_score[k, g], -g))
         ambiguous = [labels[g]["name"] for g in close if g != best]

@@ -159,13 +159,25 @@ class TruthBuilder:
                             self.add("encounter", v, a, b, np.median(s["lat"][m]), np.median(s["lon"][m]),
                                      other=self.vessels[j].mmsi, details={"duration_h": round((b - a) / H, 3)})
 
-    def position_jumps(self):
+    def position_jumps(self, max_speed_kn: float = 50.0):
+        """Spoofed stretches that the emitted data shows: on land, or a jump whose way in or out from the nearest
+        emitted real position needs more than ``max_speed_kn`` (the class maximum of ITU/AISdb practice); a jump
+        hidden by silences on both sides (the real positions hours away) is indistinguishable from a voyage."""
         for k, v in enumerate(self.vessels):
             s = self.seen[k]
             for t0, t1, kind, _a, _b in v.spoof:
                 m = (s["t_s"] >= t0) & (s["t_s"] <= t1)
                 if m.any():
                     i = np.nonzero(m)[0]
+                    if kind != "land":
+                        speeds = []
+                        for a, b in ((i[0] - 1, i[0]), (i[-1], i[-1] + 1)):
+                            if 0 <= a and b < s["t_s"].size:
+                                dt_h = max(float(s["t_s"][b] - s["t_s"][a]) / H, 1e-9)
+                                d_km = float(km_between(s["lat"][a], s["lon"][a], s["lat"][b], s["lon"][b]))
+                                speeds.append(d_km / 1.852 / dt_h)
+                        if not any(x > max_speed_kn for x in speeds):
+                            continue
                     self.add("position_jump", v, s["t_s"][i[0]], s["t_s"][i[-1]], s["lat"][i[0]], s["lon"][i[0]],
                              details={"kind": "on_land" if kind == "land" else "jump", "positions": int(m.sum())})
 
