@@ -11,11 +11,12 @@ from watchkeeper.cli import cli
 from watchkeeper.demo import run_demo
 from watchkeeper.simulate.scenario import LISTED_SHUTTLES
 
-# Macro-F1 floor of this scenario (3 days, 30 transmitters, seed 2). Measured: 0.898 on seed 2, 0.899 on seed 3 and
-# 0.993 on seed 1 (7-day, 60-transmitter weeks: 0.95-0.99). About nine types are present in the truth, so one
-# detector collapsing to F1 0 costs at least 0.11: a floor 0.05 under the lowest measured value fails on any
-# collapsed type while tolerating the variation measured between seeds.
-MACRO_F1_FLOOR = 0.85
+# Macro-F1 floor of this scenario (3 days, 30 transmitters, seed 2, the hardest of those measured). Measured:
+# 0.935 on seed 2 (two spoofed jumps hidden by coverage holes), 0.993 on seeds 1 and 3 (7-day, 60-transmitter
+# weeks: 0.988-0.996 on seeds 1, 2, 3, 7). About nine types are present in the truth, so one detector collapsing
+# to F1 0 costs at least 0.11: a floor 0.05 under the lowest measured value fails on any collapsed type while
+# tolerating the variation measured between seeds.
+MACRO_F1_FLOOR = 0.885
 
 
 def test_demo_end_to_end(tmp_path):

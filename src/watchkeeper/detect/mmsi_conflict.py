@@ -9,7 +9,8 @@ distance would need more than the class maximum (``max_speed_class_a_kn``, or ``
 both segments are Class B) over the time between them plus ``tracks.segment_buffer_h``. The segments conflict
 when at least half the pairs are incompatible (the median pair is impossible); the confidence is the fraction of
 incompatible pairs. Both segments must have rows inside the common span: a segment lying wholly inside a silence
-of the other is a jump that returned (``position_jump``), not two transmitters at once. Short segments are noise (GFW's overlapping_and_short filter) and never conflict.
+of the other, or whose rows there all fall inside one silence of the other, is a jump that returned
+(``position_jump``), not two transmitters at once. Short segments are noise (GFW's overlapping_and_short filter) and never conflict.
 
 Segment summaries and the pair test are NumPy; Python loops only over MMSIs with two or more long segments and
 over their segment pairs.
@@ -84,7 +85,9 @@ def _pair(c, rows_a: np.ndarray, rows_b: np.ndarray, lo: int, hi: int, config: C
     for x, y in ((rows_a, rows_b), (rows_b, rows_a)):
         tx, ty = c["ts"][x], c["ts"][y]
         xs = x[(tx >= lo) & (tx <= hi)]
-        if not len(xs):  # one lies wholly inside a silence of the other: a jump and its return, not two at once
+        # x's rows in the common span must interleave with y's: if they all fall inside one silence of y, x is a
+        # stretch that jumped away from y and back (position_jump), not a second transmitter at the same time
+        if not len(xs) or not ((ty > c["ts"][xs].min()) & (ty < c["ts"][xs].max())).any():
             return None
         if len(y) == 1:
             ys = np.repeat(y, len(xs))
