@@ -20,12 +20,12 @@ import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from watchkeeper.config import Threshold
+from watchkeeper.config import Section, Threshold
 from watchkeeper.errors import ConfigError
 
 _OURS = "Watchkeeper default"
@@ -187,11 +187,11 @@ INDICATORS: dict[str, Indicator] = {i.name: i for i in [
 WEIGHTS: dict[str, Threshold] = {w.name: w for ind in INDICATORS.values() for w in ind.weights}
 
 
-class RiskWeights(Mapping):
+class RiskWeights(Section):
     """The weights in force: defaults of :data:`INDICATORS` with overrides applied and validated.
 
-    Read as attributes (``w.ais_gap_points``) or items. ``overrides`` is ``{name: value}``; ``where`` names
-    their origin in error messages (a file path, ...).
+    Read as attributes (``w.ais_gap_points``) or items, like a section of :class:`watchkeeper.config.Config`.
+    ``overrides`` is ``{name: value}``; ``where`` names their origin in error messages (a file path, ...).
 
     Raises
     ------
@@ -200,7 +200,7 @@ class RiskWeights(Mapping):
         and lists the valid keys).
     """
 
-    __slots__ = ("_values",)
+    __slots__ = ()
 
     def __init__(self, overrides: Mapping[str, Any] | None = None, *, where: str = "risk weights"):
         values = {n: w.default for n, w in WEIGHTS.items()}
@@ -210,27 +210,7 @@ class RiskWeights(Mapping):
                 raise ConfigError(f"unknown risk weight {name!r}", where=key_where,
                                   fix=f"use one of: {', '.join(WEIGHTS)}")
             values[name] = WEIGHTS[name].check(value, key_where)
-        object.__setattr__(self, "_values", values)
-
-    def __getattr__(self, key: str) -> float:
-        if key.startswith("_"):
-            raise AttributeError(key)
-        try:
-            return self._values[key]
-        except KeyError:
-            raise AttributeError(f"no risk weight {key!r}; valid: {', '.join(self._values)}") from None
-
-    def __setattr__(self, key, value):
-        raise AttributeError("risk weights are read-only; use RiskWeights.replace")
-
-    def __getitem__(self, key: str) -> float:
-        return self._values[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
+        super().__init__("risk", values)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, RiskWeights) and dict(self) == dict(other)
