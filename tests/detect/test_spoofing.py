@@ -108,18 +108,21 @@ def lake_track(mmsi, lat0, lon0=-87.3, n=12):
              10.0] for k in range(n)]
 
 
-def test_lone_ship_on_land_far_from_ports_is_reported_but_lake_traffic_is_not():
-    # The Natural Earth land polygons fill the Great Lakes (as they fill rivers and canals), so a lone track there
-    # is indistinguishable from a spoofed one and is reported ...
-    alone = detect(lake_track(MMSI, 44.0))
-    assert alone.num_rows == 1 and json.loads(alone["details"][0].as_py())["rule"] == "on_land"
-    # ... but where at least inland_water_min_vessels other vessels sail the same cells it is a waterway
+def test_track_wholly_on_land_is_inland_water_but_a_sea_track_pulled_inland_is_not():
+    # The Natural Earth land polygons fill the Great Lakes (as they fill rivers and canals): a plausible track
+    # wholly "on land" there is an inland-waterway track, alone or with other traffic
+    assert detect(lake_track(MMSI, 44.0)).num_rows == 0
     others = CFG.position_jump.inland_water_min_vessels
-    fleet = [row for k in range(others + 1) for row in lake_track(MMSI + k, 44.0 + 0.01 * k)]
-    assert detect(fleet).num_rows == 0
-    # one vessel fewer than the rule asks for leaves every track reported
-    short = [row for k in range(others) for row in lake_track(MMSI + k, 44.0 + 0.01 * k)]
-    assert detect(short).num_rows == others
+    assert detect([row for k in range(others + 1) for row in lake_track(MMSI + k, 44.0 + 0.01 * k)]).num_rows == 0
+    # a ship at sea off the Korean east coast whose positions run 13 km inland at 10 kn and back (a gradual
+    # pull-off), far from any port: the inland stretch is reported against its own sea track
+    sea, inland = (36.8, 129.75), (36.8, 129.3)
+    assert Coast.default().distance_to_shore_km([inland[0]], [inland[1]])[0] < -10
+    n = 25
+    lons = [sea[1] + (inland[1] - sea[1]) * min(k, 2 * n - k) / n for k in range(2 * n + 1)]
+    rows = [[MMSI, T0 + timedelta(minutes=7 * k), sea[0], lon, 10.0] for k, lon in enumerate(lons)]
+    ev = [json.loads(d) for d in detect(rows)["details"].to_pylist()]
+    assert ev and all(d["rule"] == "on_land" for d in ev) and max(d["max_inland_km"] for d in ev) > 10
 
 
 def test_river_port_far_inland_is_water():

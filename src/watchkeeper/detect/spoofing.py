@@ -16,7 +16,10 @@ Rules (thresholds in ``watchkeeper.config`` sections ``position_jump`` and ``tra
   coastline (:meth:`watchkeeper.geo.coast.Coast.on_land`) and not on inland water (:func:`inland_water`): the
   generalised land polygons fill rivers, canals and lakes (the Suez Canal, the Rhine, the Great Lakes), so a row
   within ``inland_water_place_km`` of a port or anchorage, or in a cell (``inland_water_cell_deg``) where at
-  least ``inland_water_min_vessels`` other vessels have plausible positions, is taken as a waterway.
+  least ``inland_water_min_vessels`` other vessels have plausible positions, is taken as a waterway; and only a
+  stretch with a row of its own segment at sea before or after it, or one reached by an impossible jump, is
+  reported (a plausible segment wholly on land, e.g. a vessel on the Yangtze or Lake Vattern, is an
+  inland-waterway track the polygons cannot show, not a spoof).
 * **null_island** -- consecutive rows of one segment at exactly 0 N 0 E, the value of an unset GNSS position.
 * **frozen_position** -- at least ``min_gnss_loss_positions`` consecutive rows of one segment with exactly the
   same latitude and longitude while every one reports a speed over ground of at least
@@ -154,7 +157,19 @@ def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gaz
     land_rows = np.flatnonzero(on_land)
     if len(land_rows):
         on_land[land_rows[inland_water(tracks, land_rows, gazetteer, config)]] = False
-    for rule, mask in (("on_land", on_land), ("null_island", null_island)):
+    # an on-land stretch is evidence only against the vessel's own sea track: a segment entirely on land (a
+    # vessel on a river, canal or lake the land polygons fill, e.g. the Yangtze, Lake Vattern, a fjord) says
+    # nothing, so a stretch must have a row of its segment at sea before or after it
+    first, last = runs(on_land[order], seg[order])
+    o_seg_all = seg[order]
+    before_sea = (first > 0) & (o_seg_all[np.maximum(first - 1, 0)] == o_seg_all[first])
+    after_sea = (last < n - 1) & (o_seg_all[np.minimum(last + 1, n - 1)] == o_seg_all[last])
+    # ... or it began with a jump onto land (an implausible row: the track came from elsewhere)
+    at_sea = before_sea | after_sea | c["implausible"][order[first]]
+    reported = np.zeros(n, bool)
+    for a, b in zip(first[at_sea], last[at_sea]):
+        reported[order[a:b + 1]] = True
+    for rule, mask in (("on_land", reported), ("null_island", null_island)):
         first, last = runs(mask[order], seg[order])
         if rule == "on_land" and len(first):
             # one distance query for every on-land row, reduced per run (rows of a run are contiguous in `order`)
@@ -181,7 +196,7 @@ def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gaz
                               {"rule": "frozen_position", "n_positions": len(rows),
                                "min_sog_kn": round(float(np.nanmin(c["sog"][rows])), 2)}))
 
-    out.extend(_speed_jumps(c, t_h, on_land | null_island, config))
+    out.extend(_speed_jumps(c, t_h, reported | null_island, config))
     return make_events(out, config_sha256=config.sha256(), detector_version=VERSION)
 
 
