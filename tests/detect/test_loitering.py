@@ -93,3 +93,16 @@ def test_long_silence_ends_a_slow_stretch():
     [whole] = to_records(loitering(segment(positions(273100006, wp, drop=[(9.0, 19.0)]), lenient),
                                    load_gazetteer(), lenient))
     assert whole["details"]["max_silence_h"] == pytest.approx(10.0, abs=0.1)
+
+
+def test_reported_speed_vetoes_a_slow_looking_stretch():
+    # sparse fixes of a vessel that says it makes 4 kn (searching, circling) look slow by implied speed; the same
+    # fixes reporting 0.5 kn are a drift
+    table = positions(273100007, transit_drift_transit(OFFSHORE, 4.0, drift_kn=0.5), step_min=30.0)
+    n = table.num_rows
+
+    def with_sog(kn):
+        return table.set_column(table.schema.get_field_index("sog_kn"), "sog_kn", pa.array([kn] * n, pa.float32()))
+
+    assert len(events(with_sog(0.5))) == 1
+    assert events(with_sog(4.0)) == []

@@ -10,6 +10,9 @@ Rules (thresholds of ``[loitering]`` in :mod:`watchkeeper.config`), applied per 
   ``min_duration_h`` is a loitering event. A silence longer than ``max_silence_h`` ends a stretch (shorter ones,
   common in patchy reception, do not).
 * Segments with fewer than ``tracks.min_segment_positions`` positions are noise and are not scanned.
+* A stretch over which the vessel reports (SOG) a median speed of at least ``max_speed_kn`` is dropped: it is
+  manoeuvring (searching, trawling, circling between sparse satellite fixes, which makes the implied speed look
+  slow), not drifting.
 * ``confidence`` = min(1, 0.5 x duration / ``min_duration_h``): 0.5 at the minimum, 1 from twice the minimum;
   multiplied by ``near_port_confidence_factor`` when the stretch comes within ``near_port_km`` of a place
   (``near_port`` true: most likely waiting for a berth or a convoy).
@@ -118,6 +121,13 @@ def loitering(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None =
             c["bounds"], c["t_s"], c["lat"], c["lon"], near, float(cfg.max_speed_kn), float(cfg.block_h) * 1800.0,
             float(cfg.min_duration_h) * 3600.0, int(config.tracks.min_segment_positions),
             float(cfg.max_silence_h) * 3600.0)
+        if len(first):
+            # a vessel that reports (SOG) a median speed of max_speed_kn or more over the stretch is manoeuvring -
+            # searching, trawling, circling between sparse satellite fixes - not drifting: not loitering
+            sog = c["sog_kn"]
+            keep = np.array([not (np.isfinite(s := sog[a:b + 1]).sum() and np.median(s[np.isfinite(s)])
+                                  >= float(cfg.max_speed_kn)) for a, b in zip(first, last)], bool)
+            first, last = first[keep], last[keep]
         if len(first):
             lengths = last - first + 1
             rows = np.concatenate([np.arange(a, b + 1) for a, b in zip(first, last)])
