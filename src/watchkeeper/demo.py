@@ -97,6 +97,8 @@ def run_demo(out_dir: str, console: Console, *, seed: int = SEED, days: float = 
         risk = vessel_risk(store)
         timings["risk_s"] = time.perf_counter() - t
 
+        if pdf and not _pdf_usable(console):
+            pdf = False
         t = step("6/7 dossiers", f"of the top {top} vessels (HTML{' + PDF' if pdf else ''}, manifest)")
         manifest = make_dossiers(store, dossiers, config=config, generated_at=parse_generated_at(GENERATED_AT),
                                  top=top, pdf=pdf)
@@ -123,6 +125,17 @@ def run_demo(out_dir: str, console: Console, *, seed: int = SEED, days: float = 
     console.print(f"Done in {total:.0f} s (" + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in timings.items()) + ").")
     ranked = [(r["name"], r["imo"], r["score"]) for r in risk.to_pylist()]
     return {"paths": paths, "timings": timings, "scores": scores, "ranked": ranked}
+
+
+def _pdf_usable(console: Console) -> bool:
+    """Whether WeasyPrint and its system libraries load; if not, say how to get PDFs and go on with HTML."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as e:
+        console.print(f"[yellow]note[/yellow]: no PDF dossiers: WeasyPrint is not usable here ({e}); install "
+                      "Pango (Debian: apt install libpango-1.0-0 libpangoft2-1.0-0) for PDFs. HTML dossiers follow.")
+        return False
+    return True
 
 
 def _headlines(console: Console, risk, explain, top: int) -> None:
