@@ -575,6 +575,22 @@ class Config:
 OTHER_SECTIONS = ("risk",)
 
 
+def read_toml(path: str | Path) -> dict:
+    """The parsed TOML configuration file at ``path``; ConfigError (naming the file) when it is missing,
+    unreadable or not valid TOML."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("configuration file not found", where=str(path),
+                          fix="check the path, or write one with watchkeeper.config.write_default_toml") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read the configuration file ({e})", where=str(path),
+                          fix="give a readable UTF-8 TOML file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"not valid TOML: {e}", where=str(path),
+                          fix="fix the syntax; see the file written by watchkeeper.config.write_default_toml") from None
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read a TOML file of threshold overrides; ``None`` gives the defaults.
 
@@ -595,17 +611,7 @@ def load_config(path: str | Path | None = None) -> Config:
     """
     if path is None:
         return Config()
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("configuration file not found", where=str(path),
-                          fix="check the path, or write one with watchkeeper.config.write_default_toml") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read the configuration file ({e})", where=str(path),
-                          fix="give a readable UTF-8 TOML file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"not valid TOML: {e}", where=str(path),
-                          fix="fix the syntax; see the file written by watchkeeper.config.write_default_toml") from None
+    data = read_toml(path)
     for section in OTHER_SECTIONS:  # read by their own modules from the same file
         data.pop(section, None)
     return Config(data, where=str(path))

@@ -19,13 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from watchkeeper.config import Section, Threshold
+from watchkeeper.config import Section, Threshold, read_toml
 from watchkeeper.errors import ConfigError
 
 _OURS = "Watchkeeper default"
@@ -250,16 +249,7 @@ def load_risk_weights(path: str | Path | None = None) -> RiskWeights:
     """
     if path is None:
         return RiskWeights()
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("configuration file not found", where=str(path), fix="check the path") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read the configuration file ({e})", where=str(path),
-                          fix="give a readable UTF-8 TOML file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"not valid TOML: {e}", where=str(path), fix="fix the TOML syntax") from None
-    table = data.get("risk", {})
+    table = read_toml(path).get("risk", {})
     if not isinstance(table, Mapping):
         raise ConfigError(f"risk must be a table of weights, not {table!r}", where=f"{path}, key risk",
                           fix=f"write a [risk] table with keys among: {', '.join(WEIGHTS)}")

@@ -37,7 +37,6 @@ import math
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from watchkeeper.config import Config
 from watchkeeper.detect.events import make_events

@@ -11,7 +11,7 @@ def store_stats(store: Store) -> dict:
     con = store.con
     ledger = store.ledger().to_pylist()
     sums = {k: sum(r[k] for r in ledger) for k in ("lines_in", *schema.ACCOUNT_FIELDS, "messages")}
-    pos = store.relation("positions")
+    pos = store.relation("positions")  # noqa: F841 - read by DuckDB
     row = con.sql("SELECT count(*), count(DISTINCT mmsi), min(ts), max(ts), count(DISTINCT day) FILTER "
                   "(WHERE day <> 'unknown') FROM pos").fetchall()[0]
     st = store.relation("statics")  # noqa: F841 - read by DuckDB
