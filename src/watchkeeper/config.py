@@ -202,6 +202,12 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in [
         _t("min_duration_h", 1.0, "h",
            "Visits shorter than this are dropped; shorter than GFW's 3 h so that ferry and feeder calls count.",
            "GFW pipe-anchorages anchorage_visit_min_duration 180 min (anchors-maritime.md), shortened here", 0),
+        _t("port_switch_min_h", 1.0, "h",
+           "Inside one stretch of port proximity, a vessel that stays at least this long within entry_radius_km of "
+           "places of another port (a different name) has moved on: the visit ends and a visit to that port begins, "
+           "so neighbouring ports with anchorages in between (Nakhodka and Vostochny; Fokino and the naval port of "
+           "Dunai) are not merged into one visit named after one of them. Shorter spells are noise.",
+           f"{_OURS}; GFW ends a visit when the port label changes ({_GFW_PORT})", 0, minimum_exclusive=True),
         _t("in_port_gap_h", 4.0, "h",
            "A silence longer than this inside a visit is recorded as a port gap in the visit's details and does "
            "not split the visit.",

@@ -126,3 +126,24 @@ def test_event_ids_are_deterministic_and_input_order_free():
 def test_empty_input_gives_an_empty_table():
     assert port_visits(segment(positions(273000008, [(0, *SEA), (1, *SEA)]).slice(0, 0), CFG),
                        load_gazetteer(), CFG).num_rows == 0
+
+
+def test_moving_on_to_a_neighbouring_port_is_two_visits():
+    # Nakhodka and Vostochny share one bay, 17 km apart with anchorages in between: the vessel never leaves port
+    # proximity, but six hours at each is a call at each
+    gaz = load_gazetteer()
+
+    def port(name):
+        return next(gaz.row(int(k)) for k in gaz.find(name, "RU") if gaz.row(int(k))["kind"] == "port")
+
+    nak, vos = port("Nakhodka"), port("Vostochnyy")
+    wp = [(0.0, nak["lat"], nak["lon"]), (6.0, nak["lat"], nak["lon"] + 0.001), (8.0, vos["lat"], vos["lon"]),
+          (14.0, vos["lat"], vos["lon"] + 0.001)]
+    table = positions(273500001, wp)
+    got = visits(table)
+    assert [v["port"]["name"] for v in got] == ["Nakhodka", "Vostochnyy"]
+    assert got[0]["end"] < got[1]["start"] and got[1]["details"]["entry_observed"]
+    assert all(5.5 < v["details"]["duration_h"] < 8.0 for v in got)
+    # without the port-switch rule the whole stay is one visit named after one of the two
+    merged = CFG.replace(port_visit={"port_switch_min_h": 1000.0})
+    assert len(list(to_records(port_visits(segment(table, merged), gaz, merged)))) == 1

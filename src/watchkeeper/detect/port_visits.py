@@ -103,8 +103,89 @@ def _visit_scan(bounds, t_s, dist_km, speed_kn, entry_km, exit_km, stop_begin_kn
     return first[:k], last[:k], closest[:k], entry[:k], exit_[:k], stopped_any[:k], n_gaps[:k], max_gap[:k]
 
 
+def port_groups(gazetteer: Gazetteer) -> np.ndarray:
+    """An integer per place of the gazetteer: places with the same country and normalised name are one port."""
+    cached = getattr(gazetteer, "_port_groups", None)
+    if cached is None:
+        from watchkeeper.geo.names import normalize_name
+
+        names = gazetteer.table["name"].to_pylist()
+        countries = gazetteer.table["country_iso2"].to_pylist()
+        keys: dict[str, int] = {}
+        cached = np.array([keys.setdefault(f"{c or ''}:{normalize_name(n or '')}", len(keys))
+                           for n, c in zip(names, countries)], np.int64)
+        object.__setattr__(gazetteer, "_port_groups", cached)
+    return cached
+
+
+def _split_by_port(c, first, last, closest, entry, exit_, stopped, n_gaps, max_gap, port, dist, gazetteer, cfg):
+    """Split visits in which the vessel moves from one port to another (see ``port_switch_min_h``); the visit
+    arrays of the pieces, with per-piece closest row, stop, port gaps and entry/exit flags."""
+    groups = port_groups(gazetteer)
+    row_group = np.where((port >= 0) & (dist <= float(cfg.entry_radius_km)), groups[np.maximum(port, 0)], -1)
+    if not len(first):
+        return first, last, closest, entry, exit_, stopped, n_gaps, max_gap
+    # visits whose rows within the entry radius belong to more than one port
+    big = np.iinfo(np.int64).max
+    length = last - first + 1
+    owner = np.repeat(np.arange(len(first)), length)
+    rows = np.repeat(first - np.r_[0, np.cumsum(length)[:-1]], length) + np.arange(len(owner))
+    g = row_group[rows]
+    lo = np.full(len(first), big)
+    hi = np.full(len(first), -1)
+    np.minimum.at(lo, owner[g >= 0], g[g >= 0])
+    np.maximum.at(hi, owner[g >= 0], g[g >= 0])
+    mixed = np.flatnonzero((hi >= 0) & (lo != hi))
+    if not len(mixed):
+        return first, last, closest, entry, exit_, stopped, n_gaps, max_gap
+    t_s, speed = c["t_s"], c["speed_kn"]
+    min_s = float(cfg.port_switch_min_h) * 3600.0
+    out = [list(a) for a in (first, last, closest, entry, exit_, stopped, n_gaps, max_gap)]
+    drop = set()
+    for v in mixed.tolist():
+        i0, i1 = int(first[v]), int(last[v])
+        gv = row_group[i0:i1 + 1].copy()
+        known = np.flatnonzero(gv >= 0)
+        gv[:known[0]] = gv[known[0]]
+        for k in range(known[0] + 1, len(gv)):  # rows in the exit band keep the port they came from
+            if gv[k] < 0:
+                gv[k] = gv[k - 1]
+        # runs of one port; a run shorter than port_switch_min_h joins the run before it (or after, at the start)
+        cuts = [0] + [k for k in range(1, len(gv)) if gv[k] != gv[k - 1]] + [len(gv)]
+        pieces = [[cuts[j], cuts[j + 1], gv[cuts[j]]] for j in range(len(cuts) - 1)]
+        merged: list[list] = []
+        for p in pieces:
+            dur = t_s[i0 + p[1] - 1] - t_s[i0 + p[0]]
+            if merged and (dur < min_s or p[2] == merged[-1][2]):
+                merged[-1][1] = p[1]
+            else:
+                merged.append(p)
+        if len(merged) > 1 and t_s[i0 + merged[0][1] - 1] - t_s[i0 + merged[0][0]] < min_s:
+            merged[1][0] = merged[0][0]  # a short first run joins the next one
+            merged.pop(0)
+        if len(merged) < 2:
+            continue
+        drop.add(v)
+        for j, (a, b, _) in enumerate(merged):
+            r0, r1 = i0 + a, i0 + b - 1
+            seg_rows = np.arange(r0, r1 + 1)
+            silences = np.diff(t_s[seg_rows]) / 3600.0
+            out[0].append(r0)
+            out[1].append(r1)
+            out[2].append(int(seg_rows[np.nanargmin(np.where(np.isfinite(dist[seg_rows]), dist[seg_rows], np.inf))]))
+            out[3].append(bool(entry[v]) if j == 0 else True)
+            out[4].append(bool(exit_[v]) if j == len(merged) - 1 else True)
+            out[5].append(bool((speed[seg_rows] < float(cfg.stop_begin_speed_kn)).any()))
+            out[6].append(int((silences > float(cfg.in_port_gap_h)).sum()))
+            out[7].append(float(silences.max()) if len(silences) else 0.0)
+    keep = [k for k in range(len(out[0])) if k not in drop]
+    dtypes = (np.int64, np.int64, np.int64, bool, bool, bool, np.int64, np.float64)
+    return tuple(np.asarray([out[a][k] for k in keep], dtype=dt) for a, dt in enumerate(dtypes))
+
+
 def port_visits(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None = None) -> pa.Table:
-    """Port visits of every segment.
+    """Port visits of every segment (split where the vessel moves on to a neighbouring port, see
+    :func:`port_groups` and ``port_switch_min_h``).
 
     Parameters
     ----------
@@ -133,6 +214,8 @@ def port_visits(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None
         first, last, closest, entry, exit_, stopped, n_gaps, max_gap = _visit_scan(
             c["bounds"], c["t_s"], dist, c["speed_kn"], float(cfg.entry_radius_km), float(cfg.exit_radius_km),
             float(cfg.stop_begin_speed_kn), float(cfg.stop_end_speed_kn), float(cfg.in_port_gap_h))
+        first, last, closest, entry, exit_, stopped, n_gaps, max_gap = _split_by_port(
+            c, first, last, closest, entry, exit_, stopped, n_gaps, max_gap, port, dist, gazetteer, cfg)
         evidence = stopped | (n_gaps > 0)
         ends = entry.astype(np.int64) + exit_
         level = np.where(evidence, np.where(ends == 2, 4, np.where(ends == 1, 3, 2)), np.where(ends > 0, 1, 0))
