@@ -147,11 +147,10 @@ def _split_by_port(c, first, last, closest, entry, exit_, stopped, n_gaps, max_g
         gv = row_group[i0:i1 + 1].copy()
         known = np.flatnonzero(gv >= 0)
         gv[:known[0]] = gv[known[0]]
-        for k in range(known[0] + 1, len(gv)):  # rows in the exit band keep the port they came from
-            if gv[k] < 0:
-                gv[k] = gv[k - 1]
+        # rows in the exit band keep the port they came from (forward fill)
+        gv = gv[np.maximum.accumulate(np.where(gv >= 0, np.arange(len(gv)), 0))]
         # runs of one port; a run shorter than port_switch_min_h joins the run before it (or after, at the start)
-        cuts = [0] + [k for k in range(1, len(gv)) if gv[k] != gv[k - 1]] + [len(gv)]
+        cuts = [0, *(np.flatnonzero(np.diff(gv) != 0) + 1).tolist(), len(gv)]
         pieces = [[cuts[j], cuts[j + 1], gv[cuts[j]]] for j in range(len(cuts) - 1)]
         merged: list[list] = []
         for p in pieces:
