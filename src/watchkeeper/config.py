@@ -223,6 +223,10 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in [
            "because corridor voyages of 8-13 h would hide inside GFW's 6 h or 12 h minimum.",
            "detection issue #3; anchors-sanctions.md I1 (>= 2-3 h tied to geography); GFW naive gaps use 6 h "
            "(files/gaps.md)", 0, minimum_exclusive=True),
+        _t("area_max_silence_h", 24.0, "h",
+           "The data of an area (a 5-degree cell and its neighbours) ends where no vessel at all is received there "
+           "for this long: an open gap runs to that end, not to data of another period in the same store.",
+           _OURS, 0, minimum_exclusive=True),
         _t("max_silence_probability", 0.01, "probability",
            "A gap scores as likely intentional when, given the reception estimated where it happened and the "
            "vessel's class and speed, the chance of receiving nothing for that long is below this.",

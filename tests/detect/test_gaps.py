@@ -107,3 +107,14 @@ def test_multi_day_dark_voyage_is_one_gap_not_two_segments():
     short = CFG.replace(tracks={"max_silence_h": 24.0})
     table = positions(273200009, route(SEA, hours=80.0, kn=1.0), drop=[(4.0, 76.0)])
     assert ais_gaps(segment(table, short), config=short).num_rows == 0
+
+
+def test_open_gap_ends_with_its_own_period_of_data():
+    """A store mixing years in one area: next year's data here is no silence of this year's vessel."""
+    here = positions(273200010, route(SEA, hours=3.0))
+    neighbour = positions(273200012, route(SEA, hours=10.0))  # the area's data goes on until 10 h
+    next_year = positions(273200013, route(SEA, hours=3.0), t0=T0 + dt.timedelta(days=400))
+    [e] = [x for x in gaps(here, neighbour, next_year) if x["mmsi"] == 273200010]
+    assert e["details"]["open"] and abs(hours(e["end"]) - 10.0) < 1e-6
+    # without the neighbour, the data here ends with the vessel: no open gap (and none reaching the next year)
+    assert not [x for x in gaps(here, next_year) if x["mmsi"] == 273200010]

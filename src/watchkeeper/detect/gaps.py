@@ -8,8 +8,10 @@ Rules (thresholds of ``[ais_gap]`` and ``[reception]`` in :mod:`watchkeeper.conf
 * The *open gap*: when a segment's last position is at least ``min_gap_h`` before the end of the data and no other
   segment of the same MMSI reports later, the event runs to the end of the data with ``details.open = true`` and no
   end position. The end of the data is ``data_end`` when given, else the end of the data *where the vessel was last
-  seen*: the latest position of any vessel in the 5-degree cell of its last position or the eight around it.
-  So a store that mixes areas or years does not give every vessel a silence up to the store's last time.
+  seen*: in the 5-degree cell of its last position and the eight around it, the end of the run of positions of
+  any vessel that contains that time, a run ending where the cell's data falls silent for more than
+  ``area_max_silence_h``. So a store that mixes areas or years does not give a vessel a silence up to the last time
+  of another area or period.
 * Reception along the straight path between the gap's ends comes from :func:`watchkeeper.geo.reception.path_reception`
   (an open gap uses the last position throughout). ``expected_positions`` is what that reception and the vessel's
   class and speed (implied speed over the gap; last reported speed for an open gap) would have produced.
@@ -51,18 +53,39 @@ def _r(x):
 AREA_CELL_DEG = 5  # cells of the "end of the data here" lookup; with their neighbours about +-800 km
 
 
-def _area_data_end(lat, lon, t, rows):
-    """Latest time of any position in the ``AREA_CELL_DEG`` cell of each of ``rows`` or the eight around it."""
+def _area_data_end(lat, lon, t, rows, max_silence_us: int):
+    """End of the data where each of ``rows`` was last seen: in the ``AREA_CELL_DEG`` cell of the row and the eight
+    around it, the end of the run of positions (of any vessel) that contains the row's time, a run ending where the
+    cell's data falls silent for more than ``max_silence_us`` - so data of another period in the same area (another
+    year's file in one store) does not extend the vessel's silence."""
     n_lat, n_lon = 180 // AREA_CELL_DEG, 360 // AREA_CELL_DEG
     lat_i = np.clip(np.floor((lat + 90) / AREA_CELL_DEG).astype(np.int64), 0, n_lat - 1)
     lon_i = np.floor((lon + 180) / AREA_CELL_DEG).astype(np.int64) % n_lon
-    latest = np.full(n_lat * n_lon, np.iinfo(np.int64).min, np.int64)
-    np.maximum.at(latest, lat_i * n_lon + lon_i, t)
-    out = np.full(len(rows), np.iinfo(np.int64).min, np.int64)
-    for dlat in (-1, 0, 1):
-        la = np.clip(lat_i[rows] + dlat, 0, n_lat - 1)
-        for dlon in (-1, 0, 1):
-            out = np.maximum(out, latest[la * n_lon + (lon_i[rows] + dlon) % n_lon])
+    cell = lat_i * n_lon + lon_i
+    t_s = t // 1_000_000
+    key = (cell << 34) | (t_s - t_s.min())  # sort positions by (cell, time); seconds fit 34 bits for 500 years
+    order = np.argsort(key, kind="stable")
+    k_sorted, c_sorted, t_sorted = key[order], cell[order], t[order]
+    brk = np.r_[True, (c_sorted[1:] != c_sorted[:-1]) | (np.diff(t_sorted) > max_silence_us)]
+    block = np.cumsum(brk) - 1
+    block_end = np.maximum.reduceat(t_sorted, np.flatnonzero(brk))[block]
+    # from the row's time, follow the data of the nine cells forward while it goes on without a silence longer than
+    # max_silence_us (a run can pass from one cell to the next, as the traffic moves)
+    cells = [np.clip(lat_i[rows] + dlat, 0, n_lat - 1) * n_lon + (lon_i[rows] + dlon) % n_lon
+             for dlat in (-1, 0, 1) for dlon in (-1, 0, 1)]
+    out = t[rows].copy()
+    t0_s = t_s.min()
+    for _ in range(1000):
+        new = out.copy()
+        horizon_s = np.minimum((out + max_silence_us) // 1_000_000 - t0_s, (1 << 34) - 1)
+        for c in cells:
+            j = np.searchsorted(k_sorted, (c << 34) | horizon_s, side="right") - 1  # last position by the horizon
+            jj = np.maximum(j, 0)
+            ok = (j >= 0) & (c_sorted[jj] == c) & (block_end[jj] > new)
+            new = np.where(ok, block_end[jj], new)
+        if np.array_equal(new, out):
+            break
+        out = new
     return out
 
 
@@ -117,7 +140,7 @@ def ais_gaps(segmented: pa.Table, grid: pa.Table | None = None, coast: Coast | N
     mmsi_last = np.full(len(u_mmsi), np.iinfo(np.int64).min, np.int64)  # latest time per MMSI
     np.maximum.at(mmsi_last, u_code, t)
     if data_end is None:  # the end of the data where the vessel was last seen, not of the whole store
-        area_end = _area_data_end(c["lat"], c["lon"], t, last)
+        area_end = _area_data_end(c["lat"], c["lon"], t, last, int(float(cfg.area_max_silence_h) * _US_H))
     else:
         area_end = np.full(len(last), end_us, np.int64)
     is_open = (area_end - t[last] >= min_us) & (mmsi_last[u_code[last]] == t[last])
