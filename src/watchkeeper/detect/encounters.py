@@ -38,6 +38,7 @@ from watchkeeper.detect.events import make_events
 from watchkeeper.detect.port_visits import ref, track_arrays
 from watchkeeper.geo.gazetteer import Gazetteer
 from watchkeeper.geo.sphere import EARTH_RADIUS_KM, haversine_km_scalar
+from watchkeeper.tracks.arrays import run_rows
 
 VERSION = "encounter/1"
 KM_PER_NM = 1.852
@@ -285,10 +286,8 @@ def encounters(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None 
         # per run: both vessels' median speeds, the median location (longitudes unwrapped around the run's first
         # point, so the antimeridian does not split it) and the median distance, all as grouped medians
         lo_r, hi_r = starts[long_enough], ends[long_enough] + 1
-        length = hi_r - lo_r
         n_runs = len(long_enough)
-        grp = np.repeat(np.arange(n_runs), length)
-        pos = np.repeat(lo_r - np.r_[0, np.cumsum(length)[:-1]], length) + np.arange(int(length.sum()))
+        pos, grp, _ = run_rows(lo_r, hi_r - 1)
         pa_, pb_ = a[pos], b[pos]
         va = group_median(g["speed_kn"][pa_], grp, n_runs)
         vb = group_median(g["speed_kn"][pb_], grp, n_runs)

@@ -33,7 +33,7 @@ from watchkeeper.detect.events import make_events
 from watchkeeper.detect.port_visits import ref, track_arrays
 from watchkeeper.geo.gazetteer import Gazetteer
 from watchkeeper.geo.sphere import EARTH_RADIUS_KM
-from watchkeeper.tracks.arrays import as_tracks
+from watchkeeper.tracks.arrays import as_tracks, run_rows
 
 VERSION = "loitering/1"
 KM_PER_NM = 1.852
@@ -129,10 +129,8 @@ def loitering(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None =
                                   >= float(cfg.max_speed_kn)) for a, b in zip(first, last)], bool)
             first, last = first[keep], last[keep]
         if len(first):
-            lengths = last - first + 1
-            rows = np.concatenate([np.arange(a, b + 1) for a, b in zip(first, last)])
+            rows, _, offsets = run_rows(first, last)
             _, dist = gazetteer.nearest(c["lat"][rows], c["lon"][rows])
-            offsets = np.r_[0, np.cumsum(lengths)[:-1]]
             port_km = np.minimum.reduceat(np.where(np.isfinite(dist), dist, np.inf), offsets)
             near_port = port_km <= float(cfg.near_port_km)
             for v, (i0, i1) in enumerate(zip(first.tolist(), last.tolist())):

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from numba import njit
 
 from watchkeeper.config import Config
 from watchkeeper.detect.events import make_events
 from watchkeeper.geo.gazetteer import Gazetteer
-from watchkeeper.tracks.arrays import as_tracks
+from watchkeeper.tracks.arrays import as_tracks, run_rows
 
 VERSION = "port_visit/1"
 
@@ -38,13 +37,6 @@ def track_arrays(segmented) -> dict[str, np.ndarray]:
     ``plausible`` view of :class:`watchkeeper.tracks.arrays.Tracks` (implausible rows left out; ``bounds`` holds
     the first row of each segment and, last, the number of rows; ``segment_id`` one id per segment)."""
     return as_tracks(segmented).plausible
-
-
-def _np(col, dtype, null) -> np.ndarray:
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    if arr.null_count:
-        arr = pc.fill_null(arr, pa.scalar(null, arr.type))
-    return np.asarray(arr.to_numpy(zero_copy_only=False)).astype(dtype, copy=False)
 
 
 def ref(c: dict[str, np.ndarray], i: int, role: str) -> dict:
@@ -127,9 +119,7 @@ def _split_by_port(c, first, last, closest, entry, exit_, stopped, n_gaps, max_g
         return first, last, closest, entry, exit_, stopped, n_gaps, max_gap
     # visits whose rows within the entry radius belong to more than one port
     big = np.iinfo(np.int64).max
-    length = last - first + 1
-    owner = np.repeat(np.arange(len(first)), length)
-    rows = np.repeat(first - np.r_[0, np.cumsum(length)[:-1]], length) + np.arange(len(owner))
+    rows, owner, _ = run_rows(first, last)
     g = row_group[rows]
     lo = np.full(len(first), big)
     hi = np.full(len(first), -1)

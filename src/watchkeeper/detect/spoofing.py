@@ -41,7 +41,7 @@ import pyarrow as pa
 from watchkeeper.config import Config
 from watchkeeper.detect.events import make_events
 from watchkeeper.geo.sphere import haversine_km
-from watchkeeper.tracks.arrays import as_tracks
+from watchkeeper.tracks.arrays import as_tracks, run_rows
 
 VERSION = "position_jump/1"
 KM_PER_NM = 1.852
@@ -172,9 +172,8 @@ def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gaz
         first, last = runs(mask[order], seg[order])
         if rule == "on_land" and len(first):
             # one distance query for every on-land row, reduced per run (rows of a run are contiguous in `order`)
-            length = last - first + 1
-            offset = np.r_[0, np.cumsum(length)[:-1]]
-            rows = order[np.repeat(first - offset, length) + np.arange(int(length.sum()))]
+            pos, _, offset = run_rows(first, last)
+            rows = order[pos]
             d = np.asarray(coast.distance_to_shore_km(lat[rows], lon[rows]), dtype=float)
             inland = np.fmax(-np.minimum.reduceat(np.where(np.isnan(d), np.inf, d), offset), 0.0)
         for k, (a, b) in enumerate(zip(first, last)):
@@ -222,10 +221,7 @@ def _speed_jumps(c: dict[str, np.ndarray], t_h: np.ndarray, covered: np.ndarray,
         return []
     # farthest row of each kept stretch from the last position before it (only the kept runs' rows)
     kept = np.flatnonzero(keep)
-    length = re[kept] - rs[kept] + 1
-    offset = np.r_[0, np.cumsum(length)[:-1]]
-    owner = np.repeat(np.arange(len(kept)), length)
-    rows = np.repeat(rs[kept] - offset, length) + np.arange(int(length.sum()))
+    rows, owner, offset = run_rows(rs[kept], re[kept])
     dist = haversine_km(lat[before[kept]][owner], lon[before[kept]][owner], lat[rows], lon[rows])
     far = np.zeros(len(rs), np.int64)
     jump_km = np.zeros(len(rs))

@@ -25,11 +25,11 @@ import math
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from numba import njit
 
 from watchkeeper.config import Config
 from watchkeeper.geo.sphere import haversine_km
+from watchkeeper.tracks.arrays import column_array
 
 # Path samples per gap are one per hour, between these bounds.
 MAX_PATH_SAMPLES = 2000
@@ -52,11 +52,7 @@ GRID_SCHEMA = pa.schema([
 ])
 
 
-def _np(col, dtype, null) -> np.ndarray:
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    if arr.null_count:
-        arr = pc.fill_null(arr, pa.scalar(null, arr.type))
-    return np.asarray(arr.to_numpy(zero_copy_only=False)).astype(dtype, copy=False)
+_np = column_array  # Arrow column -> NumPy, nulls filled
 
 
 def track_arrays(table: pa.Table) -> dict[str, np.ndarray]:

@@ -30,13 +30,26 @@ _CLASS_B_TYPES = (18, 19)
 _ANCHORED_STATUS = (1, 5)  # at anchor, moored
 
 
-def _num(col, dtype, null) -> np.ndarray:
+def column_array(col, dtype, null=None) -> np.ndarray:
+    """An Arrow column as a NumPy array of ``dtype``: timestamps as integer microseconds (UTC), nulls replaced by
+    ``null`` (left as Arrow converts them when ``null`` is None)."""
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if pa.types.is_timestamp(arr.type):
         arr = arr.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-    if arr.null_count:
+    if null is not None and arr.null_count:
         arr = pc.fill_null(arr, pa.scalar(null, arr.type))
     return np.asarray(arr.to_numpy(zero_copy_only=False)).astype(dtype, copy=False)
+
+
+def run_rows(first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of runs ``first[k]..last[k]`` (inclusive) laid end to end, without a Python loop: ``(rows, owner,
+    offset)`` with ``owner`` the run of each row and ``offset`` where each run starts in ``rows`` (for
+    ``np.ufunc.reduceat``)."""
+    first, last = np.asarray(first, np.int64), np.asarray(last, np.int64)
+    length = last - first + 1
+    offset = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
+    owner = np.repeat(np.arange(len(first)), length)
+    return np.repeat(first - offset, length) + np.arange(int(length.sum())), owner, offset
 
 
 class Tracks:
@@ -75,12 +88,12 @@ class Tracks:
             names = np.asarray(enc.dictionary.to_pylist(), dtype=object)
         else:
             seg, names = np.empty(0, np.int64), np.empty(0, object)
-        return {"mmsi": _num(t["mmsi"], np.int64, 0), "ts": _num(t["ts"], np.int64, 0),
-                "lat": _num(t["lat"], np.float64, np.nan), "lon": _num(t["lon"], np.float64, np.nan),
-                "sog": _num(t["sog_kn"], np.float64, np.nan), "speed": _num(t["implied_speed_kn"], np.float64, np.nan),
-                "msg_type": _num(t["msg_type"], np.int64, 0), "nav_status": _num(t["nav_status"], np.int64, -1),
-                "source_id": _num(t["source_id"], np.int64, -1), "line": _num(t["line"], np.int64, -1),
-                "seg": seg, "seg_names": names, "implausible": _num(t["implausible"], np.bool_, False)}
+        return {"mmsi": column_array(t["mmsi"], np.int64, 0), "ts": column_array(t["ts"], np.int64, 0),
+                "lat": column_array(t["lat"], np.float64, np.nan), "lon": column_array(t["lon"], np.float64, np.nan),
+                "sog": column_array(t["sog_kn"], np.float64, np.nan), "speed": column_array(t["implied_speed_kn"], np.float64, np.nan),
+                "msg_type": column_array(t["msg_type"], np.int64, 0), "nav_status": column_array(t["nav_status"], np.int64, -1),
+                "source_id": column_array(t["source_id"], np.int64, -1), "line": column_array(t["line"], np.int64, -1),
+                "seg": seg, "seg_names": names, "implausible": column_array(t["implausible"], np.bool_, False)}
 
     @functools.cached_property
     def plausible(self) -> dict[str, np.ndarray]:

@@ -21,6 +21,7 @@ from numba import njit
 
 from watchkeeper.geo.sphere import haversine_km_scalar
 from watchkeeper.schema import POSITIONS
+from watchkeeper.tracks.arrays import column_array
 
 KM_PER_NM = 1.852
 # At most this many segments of one MMSI stay open at once; when a new one opens, the one silent longest closes.
@@ -158,13 +159,7 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
     return seg, speed, implausible, starts[:n_seg].copy()
 
 
-def _np(col, dtype, null=None) -> np.ndarray:
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    if pa.types.is_timestamp(arr.type):
-        arr = arr.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-    if null is not None and arr.null_count:
-        arr = pc.fill_null(arr, pa.scalar(null, arr.type))
-    return np.asarray(arr.to_numpy(zero_copy_only=False)).astype(dtype, copy=False)
+_np = column_array
 
 
 def segment(positions: pa.Table, config) -> pa.Table:
