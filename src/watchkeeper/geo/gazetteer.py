@@ -23,9 +23,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from watchkeeper.errors import ConfigError
+from watchkeeper.geo.grid_index import GridSphereIndex
 from watchkeeper.geo.interest import InterestFile, Rule, read_interest_file
 from watchkeeper.geo.names import normalize_locode, normalize_name
-from watchkeeper.geo.sphere import SphereIndex
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 PORTS_PATH = DATA_DIR / "ports.csv.gz"
@@ -96,8 +96,9 @@ class Gazetteer:
 
     # ------------------------------------------------------------------------------------------- spatial
     @functools.cached_property
-    def _index(self) -> SphereIndex:
-        return SphereIndex(self.lat, self.lon)
+    def _index(self) -> GridSphereIndex:
+        # a k-d tree, with a grid of candidate lists for bounded searches of many positions (the same answers)
+        return GridSphereIndex(self.lat, self.lon)
 
     def nearest(self, lat_deg, lon_deg, max_distance_km: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
         """The nearest place of each position, and the great-circle distance to it.

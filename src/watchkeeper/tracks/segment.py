@@ -13,13 +13,14 @@ that of two sorts plus a linear pass.
 
 from __future__ import annotations
 
+import math
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
-from watchkeeper.geo.sphere import haversine_km_scalar
+from watchkeeper.geo.sphere import EARTH_RADIUS_KM
 from watchkeeper.schema import POSITIONS
 from watchkeeper.tracks.arrays import column_array
 
@@ -50,6 +51,19 @@ SEGMENTED_POSITIONS = pa.schema(
 
 _CLASS_B_TYPES = (18, 19)
 _CLASS_A_TYPES = (1, 2, 3)
+# class (0 neither, 1 Class A, 2 Class B) of each message type, indexed by the type's int8 value read as uint8
+_CLASS_OF_TYPE = np.zeros(256, np.int8)
+_CLASS_OF_TYPE[list(_CLASS_A_TYPES)] = 1
+_CLASS_OF_TYPE[list(_CLASS_B_TYPES)] = 2
+
+
+@njit(cache=True, inline="always")
+def _haversine_km(p1, cos1, lon1, p2, cos2, lon2):
+    """:func:`watchkeeper.geo.sphere.haversine_km_scalar` from the latitudes in radians and their cosines (computed
+    once per row), operation for operation the same, so the same result to the bit."""
+    dl = math.radians(lon2 - lon1)
+    h = math.sin((p2 - p1) / 2) ** 2 + cos1 * cos2 * math.sin(dl / 2) ** 2
+    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
 
 
 @njit(cache=True)
@@ -74,6 +88,13 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
     slot_last = np.empty(max_open, np.int64)
     n_open = 0
     prev = -1
+    # each row's latitude in radians and its cosine, for the distances (as haversine_km_scalar computes them)
+    rad = np.empty(n)
+    cos_lat = np.empty(n)
+    for i in range(n):
+        rad[i] = math.radians(lat[i])
+        cos_lat[i] = math.cos(rad[i])
+    slot_km = np.empty(max_open)  # distance from each open segment's last row to the current row
     for i in range(n):
         if i == 0 or mmsi[i] != mmsi[i - 1]:
             n_open = 0
@@ -103,7 +124,8 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
             for j in range(n_open):
                 k = slot_last[j]
                 dt_h = (t_s[i] - t_s[k]) / 3600.0
-                d_km = haversine_km_scalar(lat[k], lon[k], lat[i], lon[i])
+                d_km = _haversine_km(rad[k], cos_lat[k], lon[k], rad[i], cos_lat[i], lon[i])
+                slot_km[j] = d_km
                 if is27[i] or is27[k]:
                     d_km = max(d_km - TYPE27_SLACK_KM, 0.0)
                 score = (d_km / KM_PER_NM) / (max_speed_kn * (dt_h + buffer_h))
@@ -122,7 +144,8 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
             k = slot_last[chosen]
             seg[i] = slot_seg[chosen]
             dt_h = (t_s[i] - t_s[k]) / 3600.0
-            d_km = haversine_km_scalar(lat[k], lon[k], lat[i], lon[i])
+            d_km = _haversine_km(rad[k], cos_lat[k], lon[k], rad[i], cos_lat[i], lon[i]) if passenger \
+                else slot_km[chosen]
             if dt_h > 0:
                 speed[i] = d_km / KM_PER_NM / dt_h
             if passenger:
@@ -147,7 +170,7 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
             n_seg += 1
             in_seg_bad = True
         if prev >= 0 and in_seg_bad:
-            d_km = haversine_km_scalar(lat[prev], lon[prev], lat[i], lon[i])
+            d_km = _haversine_km(rad[prev], cos_lat[prev], lon[prev], rad[i], cos_lat[i], lon[i])
             if is27[i] or is27[prev]:
                 d_km -= TYPE27_SLACK_KM
             if d_km > min_jump_km:
@@ -160,6 +183,58 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
 
 
 _np = column_array
+
+
+def _sort_order(mmsi, ts, line, src, lat, lon):
+    """The permutation that sorts rows by (mmsi, ts, line, source_id, lat, lon), ties kept in input order (what a
+    stable multi-key sort gives), with the sorted ``mmsi`` and ``ts`` (int64) and ``same`` (row i + 1 has the
+    (mmsi, ts) of row i).
+
+    (mmsi, ts) is packed into one int64 key - the MMSI's offset (or rank among the MMSIs) above the time's offset -
+    and sorted with one unstable argsort; only rows sharing (mmsi, ts), rare, are then ordered by the other keys.
+    Where the key does not fit in 63 bits, a multi-key Arrow sort does it all.
+    """
+    n = mmsi.shape[0]
+    mmsi = mmsi.astype(np.int64)
+    if n == 0:
+        return np.empty(0, np.int64), mmsi, ts, np.empty(0, np.bool_)
+    t0, t1 = int(ts.min()), int(ts.max())
+    m0, m1 = int(mmsi.min()), int(mmsi.max())
+    t_bits = (t1 - t0).bit_length()
+    values = None  # MMSI of each rank, when keyed by rank
+    if (m1 - m0).bit_length() + t_bits <= 63:
+        mkey = mmsi - m0
+    else:
+        enc = pc.dictionary_encode(pa.array(mmsi))
+        values = enc.dictionary.to_numpy()
+        by_value = np.argsort(values)
+        values = values[by_value]
+        if (values.shape[0] - 1).bit_length() + t_bits > 63:
+            keys = pa.table({"mmsi": mmsi, "ts": ts, "line": line, "source_id": src, "lat": lat, "lon": lon})
+            order = pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in keys.column_names]).to_numpy()
+            order = order.astype(np.int64)
+            smmsi, sts = mmsi[order], ts[order]
+            return order, smmsi, sts, (smmsi[1:] == smmsi[:-1]) & (sts[1:] == sts[:-1])
+        rank = np.empty(values.shape[0], np.int64)
+        rank[by_value] = np.arange(values.shape[0])
+        mkey = rank[enc.indices.to_numpy()]
+    key = (mkey << t_bits) | (ts - t0)
+    order = np.argsort(key)
+    key = key[order]
+    same = key[1:] == key[:-1]
+    if same.any():
+        # rows of equal (mmsi, ts) lie together in arbitrary order: sort each group by the other keys, then by
+        # input position (the group number first keeps the groups where they are)
+        grouped = np.zeros(n, np.bool_)
+        grouped[1:] |= same
+        grouped[:-1] |= same
+        g = np.flatnonzero(grouped)
+        group = np.cumsum(np.r_[False, ~same])[g]
+        sub = order[g]
+        order[g] = sub[np.lexsort((sub, lon[sub], lat[sub], src[sub], line[sub], group))]
+    mk = key >> t_bits
+    sts = (key & ((1 << t_bits) - 1)) + t0 if t_bits < 63 else ts[order]
+    return order, (mk + m0 if values is None else values[mk]), sts, same
 
 
 def segment(positions: pa.Table, config) -> pa.Table:
@@ -194,35 +269,41 @@ def segment_tracks(positions: pa.Table, config):
     tbl = positions.select(POSITIONS.names).cast(POSITIONS)
     valid = pc.and_(pc.and_(pc.is_valid(tbl["ts"]), pc.is_valid(tbl["lat"])), pc.is_valid(tbl["lon"]))
     rows = np.flatnonzero(_np(valid, np.bool_))
-    cols = {k: _np(tbl[k], dt, null)[rows] for k, dt, null in (
-        ("mmsi", np.int64, 0), ("ts", np.int64, 0), ("line", np.int64, -1), ("source_id", np.int64, -1),
-        ("lat", np.float64, np.nan), ("lon", np.float64, np.nan))}
-    # the output order: (mmsi, ts, line), ties broken by every other key so the result is input-order free
-    keys = pa.table({k: cols[k] for k in ("mmsi", "ts", "line", "source_id", "lat", "lon")})
-    order = pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in keys.column_names]).to_numpy()
-    rows = rows[order]
-    mmsi, ts, lat, lon = (cols[k][order] for k in ("mmsi", "ts", "lat", "lon"))
-    src, line = cols["source_id"][order], cols["line"][order]
+    every = rows.shape[0] == tbl.num_rows  # no row left out: rows is 0..n-1 and needs no gathering
+
+    def col(k, dt, null):
+        a = _np(tbl[k], dt, null)
+        return a if every else a[rows]
+
+    # gathered in the columns' own (narrower) types and widened after: the same values, less memory traffic
+    mmsi_v, ts_v, line_v = col("mmsi", np.int32, 0), col("ts", np.int64, 0), col("line", np.int64, -1)
+    src_v, lat_v, lon_v = col("source_id", np.int32, -1), col("lat", np.float64, np.nan), col("lon", np.float64, np.nan)
+    # the output order: (mmsi, ts, line), ties broken by every other key (and then input order) so the result is
+    # input-order free
+    order, mmsi, ts, same = _sort_order(mmsi_v, ts_v, line_v, src_v, lat_v, lon_v)
+    rows = order if every else rows[order]
+    lat, lon = lat_v[order], lon_v[order]
+    src, line = src_v[order].astype(np.int64), line_v[order]
     # exact duplicates share (mmsi, ts), so only rows of (mmsi, ts) groups of two or more need a closer look; of
     # each duplicate group the row with the lowest (source_id, line) stays
     n = rows.shape[0]
-    grouped = np.zeros(n, np.bool_)
-    if n > 1:
-        same = (mmsi[1:] == mmsi[:-1]) & (ts[1:] == ts[:-1])
+    if same.shape[0] and same.any():
+        grouped = np.zeros(n, np.bool_)
         grouped[1:] |= same
         grouped[:-1] |= same
-    g = np.flatnonzero(grouped)
-    if g.shape[0]:
+        g = np.flatnonzero(grouped)
         o = g[np.lexsort((line[g], src[g], lon[g], lat[g], ts[g], mmsi[g]))]
         dup = np.zeros(o.shape[0], np.bool_)
         dup[1:] = (mmsi[o[1:]] == mmsi[o[:-1]]) & (ts[o[1:]] == ts[o[:-1]]) & (lat[o[1:]] == lat[o[:-1]]) & (
             lon[o[1:]] == lon[o[:-1]])
-        keep = np.ones(n, np.bool_)
-        keep[o[dup]] = False
-        rows, mmsi, ts, lat, lon, src, line = (a[keep] for a in (rows, mmsi, ts, lat, lon, src, line))
+        if dup.any():
+            keep = np.ones(n, np.bool_)
+            keep[o[dup]] = False
+            rows, mmsi, ts, lat, lon, src, line = (a[keep] for a in (rows, mmsi, ts, lat, lon, src, line))
 
-    msg = _np(tbl["msg_type"], np.int64, 0)[rows]
-    cls = np.where(np.isin(msg, _CLASS_B_TYPES), 2, np.where(np.isin(msg, _CLASS_A_TYPES), 1, 0)).astype(np.int8)
+    msg8 = _np(tbl["msg_type"], np.int8, 0)[rows]
+    msg = msg8.astype(np.int64)
+    cls = _CLASS_OF_TYPE[msg8.view(np.uint8)]
     t_s = ts.astype(np.float64) / 1e6
     tr, pj = config.tracks, config.position_jump
     seg, speed, implausible, starts = _scan(
@@ -245,8 +326,8 @@ def segment_tracks(positions: pa.Table, config):
     ids = pc.binary_join_element_wise(
         pa.array(first_mmsi).cast(pa.string()), stamp, pa.array(nth).cast(pa.string()), "-")
 
-    arrays = {"mmsi": mmsi, "ts": ts, "lat": lat, "lon": lon, "sog": _np(tbl["sog_kn"], np.float64, np.nan)[rows],
-              "speed": speed, "msg_type": msg, "nav_status": _np(tbl["nav_status"], np.int64, -1)[rows],
+    arrays = {"mmsi": mmsi, "ts": ts, "lat": lat, "lon": lon, "sog": _np(tbl["sog_kn"], np.float32, np.nan)[rows].astype(np.float64),
+              "speed": speed, "msg_type": msg, "nav_status": _np(tbl["nav_status"], np.int8, -1)[rows].astype(np.int64),
               "source_id": src, "line": line, "seg": seg, "seg_names": np.asarray(ids.to_pylist(), dtype=object),
               "implausible": implausible}
 
