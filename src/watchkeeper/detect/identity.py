@@ -264,14 +264,22 @@ def invalid_identity(statics: pa.Table, positions: pa.Table | None = None, confi
     config = config or Config()
     cfg = config.invalid_identity
     parts = [_rows(statics, "static")]
+    # only the rows of invalid MMSIs and the statics with an IMO matter: judge each distinct MMSI once (an MMSI
+    # whose rows all lack a time is judged too, but those rows are dropped below), then gather and sort just those
+    mmsis = [np.unique(parts[0]["mmsi"])]
     if positions is not None and positions.num_rows:
-        parts.append(_rows(positions, "position"))
-    rows = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    keep = rows["ts"] != _US_NULL
-    # only the rows of invalid MMSIs and the statics with an IMO matter: judge each MMSI once, then sort just those
-    all_mmsis = np.unique(rows["mmsi"][keep])
+        # distinct MMSIs (read as _int_col reads them) and the index of each row's one, in one hash pass
+        pos_mmsi = pc.dictionary_encode(positions["mmsi"].cast(pa.int64()).fill_null(-1).combine_chunks())
+        mmsis.append(np.asarray(pos_mmsi.dictionary.to_numpy(zero_copy_only=False), dtype=np.int64))
+    all_mmsis = np.unique(np.concatenate(mmsis))
     bad_mmsis = all_mmsis[mmsi_rule(all_mmsis, cfg.placeholder_mmsi)[0] != None]
-    keep &= np.isin(rows["mmsi"], bad_mmsis) | ((rows["kind"] == 0) & (rows["imo"] >= 0))
+    pos_bad = np.isin(mmsis[1], bad_mmsis) if len(mmsis) > 1 else np.zeros(0, bool)  # per distinct MMSI
+    if pos_bad.any():
+        pos_rows = np.flatnonzero(pos_bad[pos_mmsi.indices.to_numpy(zero_copy_only=False)])
+        used = [n for n in ("mmsi", "ts", "source_id", "line", "imo", "lat", "lon") if n in positions.column_names]
+        parts.append(_rows(positions.select(used).take(pa.array(pos_rows, pa.int64())), "position"))
+    rows = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    keep = (rows["ts"] != _US_NULL) & (np.isin(rows["mmsi"], bad_mmsis) | ((rows["kind"] == 0) & (rows["imo"] >= 0)))
     rows = {k: v[keep] for k, v in rows.items()}
     # time order, then input order, so "first" and "last" are deterministic
     order = np.lexsort((rows["line"], rows["source_id"], rows["ts"], rows["mmsi"]))

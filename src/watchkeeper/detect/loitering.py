@@ -53,10 +53,14 @@ def _loiter_scan(bounds, t_s, lat, lon, near_port, max_speed_kn, half_window_s, 
         lo, hi = bounds[s], bounds[s + 1]
         if hi - lo < min_positions:
             continue
+        p2 = math.radians(lat[lo])
+        cos2 = math.cos(p2)
         for i in range(lo + 1, hi):
-            p1, p2 = math.radians(lat[i - 1]), math.radians(lat[i])
+            p1, cos1 = p2, cos2  # the previous row's latitude and its cosine, computed once per row
+            p2 = math.radians(lat[i])
+            cos2 = math.cos(p2)
             dl = math.radians(lon[i] - lon[i - 1])
-            h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+            h = math.sin((p2 - p1) / 2) ** 2 + cos1 * cos2 * math.sin(dl / 2) ** 2
             cum_km[i] = cum_km[i - 1] + 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
         a = lo
         b = lo

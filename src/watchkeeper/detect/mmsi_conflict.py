@@ -62,8 +62,12 @@ def mmsi_conflicts(segmented: pa.Table, config: Config | None = None) -> pa.Tabl
         s_mmsi, s_start, s_end = c["mmsi"][order[first]], ts[order[first]], ts[order[last]]
         long_ = np.flatnonzero(count >= config.tracks.min_segment_positions)
         long_ = long_[np.lexsort((s_start[long_], s_mmsi[long_]))]
-        cuts = np.flatnonzero(np.diff(s_mmsi[long_]) != 0) + 1
-        for group in np.split(long_, cuts):
+        # groups of long segments with the same MMSI; only those of two or more can hold a pair
+        g_start = np.flatnonzero(np.r_[True, s_mmsi[long_][1:] != s_mmsi[long_][:-1]])
+        g_end = np.r_[g_start[1:], len(long_)]
+        several = g_end - g_start > 1
+        for g0, g1 in zip(g_start[several].tolist(), g_end[several].tolist()):
+            group = long_[g0:g1]
             for i in range(len(group)):
                 for j in range(i + 1, len(group)):
                     a, b = group[i], group[j]

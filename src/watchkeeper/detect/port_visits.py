@@ -15,7 +15,8 @@ Rules (thresholds of ``[port_visit]`` in :mod:`watchkeeper.config`), applied per
   are dropped (a vessel passing by without stopping is level 1). ``confidence`` = level / 4.
 
 The event's ``lat``/``lon`` and ``port`` are those of the place nearest to the vessel during the visit (its closest
-approach). The per-segment scan is one compiled (numba) pass; distances come from one vectorised gazetteer query.
+approach). The per-segment scan and the search for visits to split between ports are compiled (numba) passes;
+distances come from one vectorised gazetteer query.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from numba import njit
 from watchkeeper.config import Config
 from watchkeeper.detect.events import make_events
 from watchkeeper.geo.gazetteer import Gazetteer
-from watchkeeper.tracks.arrays import as_tracks, run_rows
+from watchkeeper.tracks.arrays import as_tracks
 
 VERSION = "port_visit/1"
 
@@ -110,66 +111,124 @@ def port_groups(gazetteer: Gazetteer) -> np.ndarray:
     return cached
 
 
+@njit(cache=True)
+def _port_pieces(first, last, port, port_group, entry_km, t_s, dist_km, speed_kn, min_s, stop_begin_kn, gap_h):
+    """The pieces of the visits in which the vessel moves from one port to another (see :func:`_split_by_port`):
+    rows of (visit, first row, last row, closest row, stopped, port gaps) and the longest silence in hours of each
+    piece, in visit order; a visit that stays one piece has none. The port of a row is ``port_group[port]`` when it
+    lies within ``entry_km`` of its nearest place ``port``, else none (-1)."""
+    out = np.empty((16, 6), np.int64)
+    out_gap = np.empty(16, np.float64)
+    n_out = 0
+    for v in range(first.shape[0]):
+        i0, i1 = first[v], last[v]
+        row_group = np.full(i1 - i0 + 1, -1, np.int64)  # port of each row of the visit
+        for i in range(i0, i1 + 1):
+            if port[i] >= 0 and dist_km[i] <= entry_km:
+                row_group[i - i0] = port_group[port[i]]
+        # only visits whose rows within the entry radius belong to more than one port
+        lo, hi, head = np.iinfo(np.int64).max, -1, -1
+        for g in row_group:
+            if g >= 0:
+                if hi < 0:
+                    head = g
+                lo = min(lo, g)
+                hi = max(hi, g)
+        if hi < 0 or lo == hi:
+            continue
+        # runs of one port: rows in the exit band keep the port they came from (those before the first row within
+        # the entry radius take its port)
+        n = i1 - i0 + 1
+        starts = np.empty(n + 1, np.int64)
+        run_group = np.empty(n, np.int64)
+        m = 0
+        cur = head
+        prev = -2
+        for j in range(n):
+            if row_group[j] >= 0:
+                cur = row_group[j]
+            if cur != prev:
+                starts[m] = j
+                run_group[m] = cur
+                m += 1
+            prev = cur
+        starts[m] = n
+        # a run shorter than min_s, or of the same port as the run before, joins the run before; merged run r is
+        # rows ends[r]..ends[r + 1] - 1 of the visit
+        ends = np.empty(m + 1, np.int64)
+        merged_group = np.empty(m, np.int64)
+        ends[0] = 0
+        k = 0
+        for r in range(m):
+            a, b = starts[r], starts[r + 1]
+            if k and (t_s[i0 + b - 1] - t_s[i0 + a] < min_s or run_group[r] == merged_group[k - 1]):
+                ends[k] = b
+            else:
+                merged_group[k] = run_group[r]
+                k += 1
+                ends[k] = b
+        skip = 0
+        if k > 1 and t_s[i0 + ends[1] - 1] - t_s[i0 + ends[0]] < min_s:
+            skip = 1  # a short first run joins the next one
+        if k - skip < 2:
+            continue
+        for r in range(skip, k):
+            r0 = i0 + (ends[0] if r == skip else ends[r])
+            r1 = i0 + ends[r + 1] - 1
+            closest = r0  # first row of the closest approach (non-finite distances count as infinite)
+            best = dist_km[r0] if np.isfinite(dist_km[r0]) else np.inf
+            stopped = False
+            n_gaps = 0
+            max_gap = 0.0 if r1 == r0 else -np.inf
+            for i in range(r0, r1 + 1):
+                d = dist_km[i] if np.isfinite(dist_km[i]) else np.inf
+                if d < best:
+                    best = d
+                    closest = i
+                if speed_kn[i] < stop_begin_kn:
+                    stopped = True
+                if i > r0:
+                    gap = (t_s[i] - t_s[i - 1]) / 3600.0
+                    if gap > gap_h:
+                        n_gaps += 1
+                    if gap > max_gap or np.isnan(gap):  # NaN propagates, as in ndarray.max
+                        max_gap = gap
+            if n_out == out.shape[0]:
+                grown = np.empty((2 * n_out, 6), np.int64)
+                grown[:n_out] = out
+                grown_gap = np.empty(2 * n_out, np.float64)
+                grown_gap[:n_out] = out_gap
+                out, out_gap = grown, grown_gap
+            out[n_out, 0], out[n_out, 1], out[n_out, 2], out[n_out, 3] = v, r0, r1, closest
+            out[n_out, 4], out[n_out, 5] = stopped, n_gaps
+            out_gap[n_out] = max_gap
+            n_out += 1
+    return out[:n_out], out_gap[:n_out]
+
+
 def _split_by_port(c, first, last, closest, entry, exit_, stopped, n_gaps, max_gap, port, dist, gazetteer, cfg):
     """Split visits in which the vessel moves from one port to another (see ``port_switch_min_h``); the visit
-    arrays of the pieces, with per-piece closest row, stop, port gaps and entry/exit flags."""
+    arrays with the visits kept whole first and then the pieces of the split ones (per-piece closest row, stop,
+    port gaps; a piece's entry and exit are observed where it meets another piece). The search is one compiled
+    pass, :func:`_port_pieces`."""
     groups = port_groups(gazetteer)
-    row_group = np.where((port >= 0) & (dist <= float(cfg.entry_radius_km)), groups[np.maximum(port, 0)], -1)
     if not len(first):
         return first, last, closest, entry, exit_, stopped, n_gaps, max_gap
-    # visits whose rows within the entry radius belong to more than one port
-    big = np.iinfo(np.int64).max
-    rows, owner, _ = run_rows(first, last)
-    g = row_group[rows]
-    lo = np.full(len(first), big)
-    hi = np.full(len(first), -1)
-    np.minimum.at(lo, owner[g >= 0], g[g >= 0])
-    np.maximum.at(hi, owner[g >= 0], g[g >= 0])
-    mixed = np.flatnonzero((hi >= 0) & (lo != hi))
-    if not len(mixed):
+    pieces = _port_pieces(first, last, port, groups, float(cfg.entry_radius_km), c["t_s"], dist, c["speed_kn"],
+                          float(cfg.port_switch_min_h) * 3600.0, float(cfg.stop_begin_speed_kn),
+                          float(cfg.in_port_gap_h))
+    if not len(pieces[0]):
         return first, last, closest, entry, exit_, stopped, n_gaps, max_gap
-    t_s, speed = c["t_s"], c["speed_kn"]
-    min_s = float(cfg.port_switch_min_h) * 3600.0
-    out = [list(a) for a in (first, last, closest, entry, exit_, stopped, n_gaps, max_gap)]
-    drop = set()
-    for v in mixed.tolist():
-        i0, i1 = int(first[v]), int(last[v])
-        gv = row_group[i0:i1 + 1].copy()
-        known = np.flatnonzero(gv >= 0)
-        gv[:known[0]] = gv[known[0]]
-        # rows in the exit band keep the port they came from (forward fill)
-        gv = gv[np.maximum.accumulate(np.where(gv >= 0, np.arange(len(gv)), 0))]
-        # runs of one port; a run shorter than port_switch_min_h joins the run before it (or after, at the start)
-        cuts = [0, *(np.flatnonzero(np.diff(gv) != 0) + 1).tolist(), len(gv)]
-        pieces = [[cuts[j], cuts[j + 1], gv[cuts[j]]] for j in range(len(cuts) - 1)]
-        merged: list[list] = []
-        for p in pieces:
-            dur = t_s[i0 + p[1] - 1] - t_s[i0 + p[0]]
-            if merged and (dur < min_s or p[2] == merged[-1][2]):
-                merged[-1][1] = p[1]
-            else:
-                merged.append(p)
-        if len(merged) > 1 and t_s[i0 + merged[0][1] - 1] - t_s[i0 + merged[0][0]] < min_s:
-            merged[1][0] = merged[0][0]  # a short first run joins the next one
-            merged.pop(0)
-        if len(merged) < 2:
-            continue
-        drop.add(v)
-        for j, (a, b, _) in enumerate(merged):
-            r0, r1 = i0 + a, i0 + b - 1
-            seg_rows = np.arange(r0, r1 + 1)
-            silences = np.diff(t_s[seg_rows]) / 3600.0
-            out[0].append(r0)
-            out[1].append(r1)
-            out[2].append(int(seg_rows[np.nanargmin(np.where(np.isfinite(dist[seg_rows]), dist[seg_rows], np.inf))]))
-            out[3].append(bool(entry[v]) if j == 0 else True)
-            out[4].append(bool(exit_[v]) if j == len(merged) - 1 else True)
-            out[5].append(bool((speed[seg_rows] < float(cfg.stop_begin_speed_kn)).any()))
-            out[6].append(int((silences > float(cfg.in_port_gap_h)).sum()))
-            out[7].append(float(silences.max()) if len(silences) else 0.0)
-    keep = [k for k in range(len(out[0])) if k not in drop]
-    dtypes = (np.int64, np.int64, np.int64, bool, bool, bool, np.int64, np.float64)
-    return tuple(np.asarray([out[a][k] for k in keep], dtype=dt) for a, dt in enumerate(dtypes))
+    p_visit, p_first, p_last, p_closest, p_stopped, p_gaps = pieces[0].T
+    p_stopped, p_max_gap = p_stopped.astype(bool), pieces[1]
+    new_visit = np.r_[True, p_visit[1:] != p_visit[:-1]]
+    head, tail = new_visit, np.r_[new_visit[1:], True]  # first / last piece of its visit
+    whole = np.ones(len(first), bool)
+    whole[p_visit] = False
+    return (np.r_[first[whole], p_first], np.r_[last[whole], p_last], np.r_[closest[whole], p_closest],
+            np.r_[entry[whole], np.where(head, entry[p_visit], True)],
+            np.r_[exit_[whole], np.where(tail, exit_[p_visit], True)], np.r_[stopped[whole], p_stopped],
+            np.r_[n_gaps[whole], p_gaps], np.r_[max_gap[whole], p_max_gap])
 
 
 def port_visits(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None = None) -> pa.Table:
@@ -210,23 +269,34 @@ def port_visits(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None
         level = np.where(evidence, np.where(ends == 2, 4, np.where(ends == 1, 3, 2)), np.where(ends > 0, 1, 0))
         duration_h = (c["t_s"][last] - c["t_s"][first]) / 3600.0
         keep = np.flatnonzero((duration_h >= cfg.min_duration_h) & (level >= cfg.min_confidence_level))
-        p_rows = port[closest[keep]]
+        first, last, closest, p_rows = first[keep], last[keep], closest[keep], port[closest[keep]]
         places = gazetteer.table.select(["port_id", "name", "locode", "lat", "lon", "kind"]).take(
-            pa.array(p_rows, pa.int64())).to_pylist()
-        for v, p, place in zip(keep.tolist(), p_rows.tolist(), places):
-            i0, i1 = int(first[v]), int(last[v])
-            refs = [ref(c, i0, "first")] + ([ref(c, i1, "last")] if i1 != i0 else [])
-            details = {"duration_h": round(float(duration_h[v]), 6), "n_positions": i1 - i0 + 1,
-                       "min_distance_km": round(float(dist[closest[v]]), 6), "stopped": bool(stopped[v]),
-                       "entry_observed": bool(entry[v]), "exit_observed": bool(exit_[v]),
-                       "confidence_level": int(level[v]), "n_port_gaps": int(n_gaps[v]),
-                       "max_silence_h": round(float(max_gap[v]), 6), "port_id": place["port_id"],
-                       "port_kind": place["kind"], "port_tier": int(gazetteer.tier[p])}
-            events.append({"type": "port_visit", "mmsi": int(c["mmsi"][i0]), "start": int(c["ts_us"][i0]),
-                           "end": int(c["ts_us"][i1]), "lat": place["lat"], "lon": place["lon"],
-                           "port_name": place["name"], "port_locode": place["locode"], "port_lat": place["lat"],
-                           "port_lon": place["lon"], "confidence": int(level[v]) / 4.0, "details": details,
-                           "positions": {"n": i1 - i0 + 1, "refs": refs},
-                           "segment_id": str(c["segment_id"][c["seg"][i0]]),
-                           "id_extra": {"port": place["port_id"]}})
+            pa.array(p_rows, pa.int64()))
+        # every value an event needs, gathered per column and turned into Python objects in one go
+        col = {f"{k}_{w}": c[k][rows].tolist() for k in ("mmsi", "source_id", "line", "ts_us")
+               for w, rows in (("first", first), ("last", last))}
+        col.update({k: places[k].to_pylist() for k in places.column_names})
+        col.update(i0=first.tolist(), i1=last.tolist(), duration_h=duration_h[keep].tolist(),
+                   min_km=dist[closest].tolist(), stopped=stopped[keep].tolist(), entry=entry[keep].tolist(),
+                   exit=exit_[keep].tolist(), level=level[keep].tolist(), n_gaps=n_gaps[keep].tolist(),
+                   max_gap=max_gap[keep].tolist(), tier=gazetteer.tier[p_rows].tolist(),
+                   segment_id=c["segment_id"][c["seg"][first]].tolist())
+        for e in (dict(zip(col, values)) for values in zip(*col.values())):
+            i0, i1 = e["i0"], e["i1"]
+            refs = [{"mmsi": e["mmsi_first"], "source_id": e["source_id_first"], "line": e["line_first"],
+                     "role": "first"}]
+            if i1 != i0:
+                refs.append({"mmsi": e["mmsi_last"], "source_id": e["source_id_last"], "line": e["line_last"],
+                             "role": "last"})
+            details = {"duration_h": round(e["duration_h"], 6), "n_positions": i1 - i0 + 1,
+                       "min_distance_km": round(e["min_km"], 6), "stopped": e["stopped"],
+                       "entry_observed": e["entry"], "exit_observed": e["exit"], "confidence_level": e["level"],
+                       "n_port_gaps": e["n_gaps"], "max_silence_h": round(e["max_gap"], 6),
+                       "port_id": e["port_id"], "port_kind": e["kind"], "port_tier": e["tier"]}
+            events.append({"type": "port_visit", "mmsi": e["mmsi_first"], "start": e["ts_us_first"],
+                           "end": e["ts_us_last"], "lat": e["lat"], "lon": e["lon"], "port_name": e["name"],
+                           "port_locode": e["locode"], "port_lat": e["lat"], "port_lon": e["lon"],
+                           "confidence": e["level"] / 4.0, "details": details,
+                           "positions": {"n": i1 - i0 + 1, "refs": refs}, "segment_id": str(e["segment_id"]),
+                           "id_extra": {"port": e["port_id"]}})
     return make_events(events, config_sha256=config.sha256(), detector_version=VERSION)
