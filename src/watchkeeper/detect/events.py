@@ -41,6 +41,8 @@ ROLES = ("first", "last", "key", "static")
 # Event types that concern a port or area rather than one transmitter: their `mmsi` is 0 (the public contract
 # gives every event an integer mmsi; 0 is never a ship's MMSI). make_events turns a null mmsi of these into 0.
 AREA_TYPES = ("activity_surge",)
+CONFIDENCE_DECIMALS = 9  # event confidences are rounded to this many decimals
+
 CONTRACT_KEYS = ("event_id", "type", "mmsi", "other_mmsi", "start", "end", "lat", "lon", "port", "confidence",
                  "details", "positions", "segment_id", "config_sha256", "detector_version")
 CSV_COLUMNS = ("event_id", "type", "mmsi", "other_mmsi", "start", "end", "lat", "lon", "port_name", "port_locode",
@@ -80,12 +82,18 @@ def event_id(type: str, mmsi: int | None, other_mmsi: int | None, start: Any, en
         32 lowercase hex digits.
     """
     payload = [type, _opt_int(mmsi), _opt_int(other_mmsi), to_us(start), to_us(end), dict(extra or {})]
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()[:32]
+    return hashlib.sha256(_ID_JSON.encode(payload).encode("ascii")).hexdigest()[:32]
+
+
+# one encoder each, built once (json.dumps with options builds a new encoder per call); same text as json.dumps
+_ID_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+_DETAILS_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
 
 
 def to_us(value: Any) -> int:
     """Microseconds since 1970-01-01 UTC of a time given in any of the forms :func:`event_id` accepts."""
+    if type(value) is int:  # the common case first
+        return value
     if isinstance(value, bool):
         raise ValueError(f"not a time: {value!r}")
     if isinstance(value, (int, np.integer)):
@@ -143,7 +151,7 @@ def make_events(rows: Iterable[Mapping[str, Any]] | pa.Table, *, config_sha256: 
         except (TypeError, ValueError, AttributeError) as e:
             raise ValueError(f"event row {i}: {e}") from None
     table = pa.Table.from_pydict(cols, schema=EVENTS)
-    validate_events(table)
+    validate_events(table, details_are_objects=True)  # every details text was just encoded from a mapping
     return table.sort_by([("mmsi", "ascending"), ("start", "ascending"), ("type", "ascending"),
                           ("event_id", "ascending")])
 
@@ -166,7 +174,9 @@ def _append(cols: dict[str, list], row: Mapping[str, Any], defaults: Mapping[str
     details = _canonical_details(get("details"))
     support = _support(get("positions"))
     confidence = get("confidence")
-    confidence = None if confidence is None else float(confidence)
+    # 9 decimals: far finer than any rule's meaning, and the same whatever batch of events the value was
+    # computed in (vectorised math can differ in the last bit with an element's place in the array)
+    confidence = None if confidence is None else round(float(confidence), CONFIDENCE_DECIMALS)
     for n in _OPTIONAL:
         cols[n].append(get(n))
     cols["event_id"].append(eid)
@@ -188,7 +198,7 @@ def _canonical_details(details: Any) -> str:
     obj = json.loads(details) if isinstance(details, str) else details
     if not isinstance(obj, Mapping):
         raise ValueError(f"details must be a JSON object, not {details!r}")
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    return _DETAILS_JSON.encode(obj)
 
 
 def _support(value: Any) -> dict:
@@ -213,6 +223,8 @@ def _support(value: Any) -> dict:
 
 
 def _int(v: Any) -> int:
+    if type(v) is int:
+        return v
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
         raise ValueError(f"expected an integer, not {v!r}")
     return int(v)
@@ -222,14 +234,15 @@ def _opt_int(v: Any) -> int | None:
     return None if v is None else _int(v)
 
 
-def validate_events(table: pa.Table) -> None:
+def validate_events(table: pa.Table, *, details_are_objects: bool = False) -> None:
     """Check that ``table`` is a valid batch of events; raise ``ValueError`` naming the first offending row.
 
     Rules: the schema is ``EVENTS``; required fields are set; ``type`` is known; ``mmsi`` is never null, is
     0 for area events and 1-999999999 otherwise (``other_mmsi`` null or 1-999999999); ``start <= end``; ``confidence`` is 0-1; coordinates are in range and
     ``lat``/``lon`` are null together; a port has a name, lat and lon (and no port fields without a name);
     ``details`` is a JSON object; position ref roles are known; ids are 32 hex digits and unique;
-    ``config_sha256`` is 64 hex digits.
+    ``config_sha256`` is 64 hex digits. ``details_are_objects`` skips parsing ``details`` when the caller made
+    each one from a mapping.
     """
     if not table.schema.equals(EVENTS, check_metadata=False):
         got = {f.name: (str(f.type), f.nullable) for f in table.schema}
@@ -270,7 +283,7 @@ def validate_events(table: pa.Table) -> None:
         ids = table["event_id"].to_pylist()
         dup = next(i for i, e in enumerate(ids) if ids.index(e) != i)
         raise ValueError(f"event row {dup}: event_id {ids[dup]} is not unique")
-    for i, text in enumerate(table["details"].to_pylist()):
+    for i, text in enumerate([] if details_are_objects else table["details"].to_pylist()):
         try:
             ok = isinstance(json.loads(text), dict)
         except ValueError:
