@@ -153,6 +153,22 @@ def synthetic(n_rows: int, seed: int = 0):
     return pos, statics
 
 
+def write_store(path, pos, statics, chunk_rows: int = 1_000_000) -> None:
+    """A Watchkeeper store at ``path`` holding the synthetic positions and statics (one source, day partitions),
+    as ``watchkeeper ingest`` would have written them."""
+    from watchkeeper.store import Store
+
+    with Store.open(path, create=True) as store:
+        sid = store.begin_source(f"synthetic-{pos.num_rows}", 0, "synthetic", "arrow")
+        w = store.writer(sid)
+        for name, table in (("positions", pos), ("statics", statics)):
+            for off in range(0, table.num_rows, chunk_rows):
+                w.write(name, table.slice(off, chunk_rows))
+        w.close()
+        w.publish()
+        store.complete_source(sid, {"positions": pos.num_rows, "statics": statics.num_rows})
+
+
 def _imo(base):
     """Valid IMO numbers (check digit) from 6-digit bases."""
     import numpy as np

@@ -183,12 +183,21 @@ def stats(db: str, as_json: bool) -> None:
 @click.option("--db", "db", required=True, type=click.Path(file_okay=False), help="Store directory.")
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False), metavar="FILE",
               help="TOML file of threshold overrides (default: the documented defaults, docs/detections.md).")
-def detect(db: str, config_path: str | None) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes for a store larger than one partition (default: the CPUs available).")
+@click.option("--partition-rows", type=click.IntRange(min=1000), default=None, metavar="N",
+              help="Positions per partition of the vessels; bounds memory (default: 1,000,000).")
+def detect(db: str, config_path: str | None, workers: int | None, partition_rows: int | None) -> None:
     """Find behaviour events in the store at --db and write them to it, replacing the previous run's events.
 
     Runs every detector (port visits, AIS gaps, dark port calls, activity surges, encounters, loitering,
     position jumps, MMSI conflicts, identity changes, invalid identities) on the store's positions and statics. The same store and configuration always
-    give the same events (ids and rows). Export them with `watchkeeper events`.
+    give the same events (ids and rows), whatever --workers and --partition-rows. Export them with `watchkeeper
+    events`.
+
+    A store of more than --partition-rows positions (or of 400,000 or more with several workers) is split into
+    partitions of the vessels, detected in parallel with memory bounded by the partition size
+    (docs/performance.md).
     """
     from watchkeeper.config import load_config
     from watchkeeper.engines.local import run_detection
@@ -196,7 +205,7 @@ def detect(db: str, config_path: str | None) -> None:
 
     config = load_config(config_path)
     with Store.open(db) as store:
-        counts = run_detection(store, config)
+        counts = run_detection(store, config, workers=workers, partition_rows=partition_rows)
         run = store.detect_runs().to_pylist()[-1]
     t = Table(title="detect summary", title_justify="left")
     t.add_column("event type")

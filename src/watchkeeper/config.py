@@ -546,6 +546,9 @@ class Config:
     def __hash__(self) -> int:
         return hash(self.sha256())
 
+    def __reduce__(self):  # pickled as its overrides (for worker processes)
+        return (Config, (self.overrides(),))
+
     def __repr__(self) -> str:
         return f"Config(overrides={self.overrides()!r})"
 

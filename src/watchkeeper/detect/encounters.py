@@ -259,28 +259,84 @@ def encounters(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None 
         ``duration_h``, ``n_slots``, ``median_distance_m``, ``min_distance_m``, ``median_speed_kn`` (of ``mmsi``),
         ``other_median_speed_kn``, ``distance_from_port_km`` (of the median location; null without any place),
         ``other_segment_id``; refs to the first and last bracketing position of each vessel.
+
+    The three steps - :func:`encounter_points` per segment, :func:`adjacency` per grid slot and
+    :func:`encounter_events` over the adjacent pairs - are separate functions so that the partitioned engine can
+    run the first per partition of the vessels and the second per day.
     """
     config = config or Config()
-    cfg = config.encounter
     c = track_arrays(segmented)
-    events: list[dict] = []
+    pts = encounter_points(c, config)
+    return encounter_events(adjacency(pts, config), c["segment_id"] if len(c["ts_us"]) else [], gazetteer, config)
+
+
+POINT_FIELDS = ("seg", "slot", "lat", "lon", "speed_kn", "mmsi", "left_row", "right_row", "left_source", "left_line",
+                "right_source", "right_line")
+
+
+def encounter_points(c: dict[str, np.ndarray], config: Config | None = None) -> dict[str, np.ndarray]:
+    """The grid points of the segments of track arrays ``c`` (:func:`resample` with the ``[encounter]``
+    thresholds): arrays :data:`POINT_FIELDS` (``seg`` the segment code of ``c``, ``mmsi`` its vessel, the rows of
+    ``c`` bracketing each point and their source and line) and ``step_us``."""
+    config = config or Config()
+    cfg = config.encounter
+    step_us = max(round(float(cfg.resample_interval_min) * 60.0 * 1e6), 1)
     if not len(c["ts_us"]):
-        return make_events(events, config_sha256=config.sha256(), detector_version=VERSION)
+        out = {k: np.empty(0, np.float64 if k in ("lat", "lon", "speed_kn") else np.int64) for k in POINT_FIELDS}
+        out["step_us"] = np.int64(step_us)
+        return out
     g = resample(c, float(cfg.resample_interval_min) * 60.0, float(cfg.max_interpolation_gap_h),
                  int(config.tracks.min_segment_positions))
-    seg_mmsi = c["mmsi"][c["bounds"][:-1]]
-    pt_mmsi = seg_mmsi[g["seg"]]
-    i, j, dist_km, _ = adjacent_pairs(g["slot"], g["lat"], g["lon"], pt_mmsi, float(cfg.max_distance_m) / 1000.0)
-    if len(i):
-        swap = pt_mmsi[i] > pt_mmsi[j]
-        a, b = np.where(swap, j, i), np.where(swap, i, j)  # a: the smaller MMSI
-        sa, sb, slot = g["seg"][a], g["seg"][b], g["slot"][a]
+    left, right = g["left_row"], g["right_row"] = g.pop("left"), g.pop("right")
+    g["mmsi"] = c["mmsi"][c["bounds"][:-1]][g["seg"]]
+    g["left_source"], g["left_line"] = c["source_id"][left], c["line"][left]
+    g["right_source"], g["right_line"] = c["source_id"][right], c["line"][right]
+    return g
+
+
+def adjacency(pts: dict[str, np.ndarray], config: Config | None = None) -> dict[str, np.ndarray]:
+    """The adjacent pairs among grid points ``pts`` (:func:`encounter_points`, of one or many partitions; segment
+    codes unique across them): one record per pair and slot, side ``a`` the smaller MMSI, with each side's
+    :data:`POINT_FIELDS` suffixed ``_a``/``_b``, ``slot`` and ``distance_km``. Pairs exist only within a slot, so
+    the points of different slots (e.g. of different days) can be searched separately and the records concatenated.
+    """
+    config = config or Config()
+    i, j, dist_km, _ = adjacent_pairs(pts["slot"], pts["lat"], pts["lon"], pts["mmsi"],
+                                      float(config.encounter.max_distance_m) / 1000.0)
+    swap = pts["mmsi"][i] > pts["mmsi"][j]
+    a, b = np.where(swap, j, i), np.where(swap, i, j)  # a: the smaller MMSI
+    out = {"slot": pts["slot"][a], "distance_km": dist_km}
+    for k in POINT_FIELDS:
+        if k != "slot":
+            out[k + "_a"], out[k + "_b"] = pts[k][a], pts[k][b]
+    out["step_us"] = np.int64(pts["step_us"])
+    return out
+
+
+def concat_adjacency(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The records of several :func:`adjacency` calls (same ``step_us``) as one."""
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "step_us"}
+    out["step_us"] = parts[0]["step_us"]
+    return out
+
+
+def encounter_events(adj: dict[str, np.ndarray], segment_ids, gazetteer: Gazetteer,
+                     config: Config | None = None) -> pa.Table:
+    """Encounter events from the :func:`adjacency` records ``adj``: runs of consecutive slots of the same two
+    segments, kept when long and slow enough and away from ports (the module rules). ``segment_ids[code]`` is the
+    segment id of a segment code."""
+    config = config or Config()
+    cfg = config.encounter
+    events: list[dict] = []
+    if len(adj["slot"]):
+        sa, sb, slot, dist_km = adj["seg_a"], adj["seg_b"], adj["slot"], adj["distance_km"]
         order = np.lexsort((slot, sb, sa))
-        a, b, sa, sb, slot, dist_km = a[order], b[order], sa[order], sb[order], slot[order], dist_km[order]
+        adj = {k: (v[order] if k != "step_us" else v) for k, v in adj.items()}
+        sa, sb, slot, dist_km = adj["seg_a"], adj["seg_b"], adj["slot"], adj["distance_km"]
         brk = np.r_[True, (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1]) | (slot[1:] != slot[:-1] + 1)]
         starts = np.flatnonzero(brk)
-        ends = np.r_[starts[1:], len(a)] - 1
-        step_us = int(g["step_us"])
+        ends = np.r_[starts[1:], len(sa)] - 1
+        step_us = int(adj["step_us"])
         duration_h = (slot[ends] - slot[starts]) * step_us / 3.6e9
         long_enough = np.flatnonzero(duration_h >= cfg.min_duration_h)
         # per run: both vessels' median speeds, the median location (longitudes unwrapped around the run's first
@@ -288,28 +344,31 @@ def encounters(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None 
         lo_r, hi_r = starts[long_enough], ends[long_enough] + 1
         n_runs = len(long_enough)
         pos, grp, _ = run_rows(lo_r, hi_r - 1)
-        pa_, pb_ = a[pos], b[pos]
-        va = group_median(g["speed_kn"][pa_], grp, n_runs)
-        vb = group_median(g["speed_kn"][pb_], grp, n_runs)
+        va = group_median(adj["speed_kn_a"][pos], grp, n_runs)
+        vb = group_median(adj["speed_kn_b"][pos], grp, n_runs)
         slow = np.flatnonzero((va < cfg.max_median_speed_kn) & (vb < cfg.max_median_speed_kn))
-        ref_lon = g["lon"][a[lo_r]][grp]
+        ref_lon = adj["lon_a"][lo_r][grp]
         unwrap = lambda lon: ref_lon + (lon - ref_lon + 180.0) % 360.0 - 180.0  # noqa: E731
-        mlat = group_median(np.r_[g["lat"][pa_], g["lat"][pb_]], np.r_[grp, grp], n_runs)
-        mlon = group_median(np.r_[unwrap(g["lon"][pa_]), unwrap(g["lon"][pb_])], np.r_[grp, grp], n_runs)
+        mlat = group_median(np.r_[adj["lat_a"][pos], adj["lat_b"][pos]], np.r_[grp, grp], n_runs)
+        mlon = group_median(np.r_[unwrap(adj["lon_a"][pos]), unwrap(adj["lon_b"][pos])], np.r_[grp, grp], n_runs)
         mlon = (mlon + 180.0) % 360.0 - 180.0
         d_med = group_median(dist_km[pos] * 1000.0, grp, n_runs)
         d_min = np.full(n_runs, np.inf)
         np.minimum.at(d_min, grp, dist_km[pos] * 1000.0)
         port_km = gazetteer.nearest(mlat[slow], mlon[slow])[1] if len(slow) else np.empty(0)
+
+        def refs(side, lo, hi):
+            m = int(adj["mmsi_" + side][lo])
+            return [{"mmsi": m, "source_id": int(adj["left_source_" + side][lo]),
+                     "line": int(adj["left_line_" + side][lo]), "role": "first"},
+                    {"mmsi": m, "source_id": int(adj["right_source_" + side][hi - 1]),
+                     "line": int(adj["right_line_" + side][hi - 1]), "role": "last"}]
+
         for k, pkm in zip(slow.tolist(), port_km.tolist()):
             if np.isfinite(pkm) and pkm < cfg.min_port_distance_km:
                 continue
             r, lo, hi = int(long_enough[k]), int(lo_r[k]), int(hi_r[k])
-            ra, rb = a[lo:hi], b[lo:hi]
-            seg_a, seg_b = int(sa[lo]), int(sb[lo])
-            a0, a1 = int(g["left"][ra[0]]), int(g["right"][ra[-1]])
-            b0, b1 = int(g["left"][rb[0]]), int(g["right"][rb[-1]])
-            seg_id_a, seg_id_b = str(c["segment_id"][seg_a]), str(c["segment_id"][seg_b])
+            seg_id_a, seg_id_b = str(segment_ids[int(sa[lo])]), str(segment_ids[int(sb[lo])])
             dur = float(duration_h[r])
             details = {"duration_h": round(dur, 6), "n_slots": hi - lo,
                        "median_distance_m": round(float(d_med[k]), 3),
@@ -317,19 +376,20 @@ def encounters(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None 
                        "median_speed_kn": round(float(va[k]), 6), "other_median_speed_kn": round(float(vb[k]), 6),
                        "distance_from_port_km": round(float(pkm), 6) if np.isfinite(pkm) else None,
                        "other_segment_id": seg_id_b}
-            refs_a = [ref(c, a0, "first"), ref(c, a1, "last")]
-            refs_b = [ref(c, b0, "first"), ref(c, b1, "last")]
+            refs_a, refs_b = refs("a", lo, hi), refs("b", lo, hi)
             common = {"type": "encounter", "start": int(slot[lo]) * step_us, "end": int(slot[hi - 1]) * step_us,
                       "lat": float(mlat[k]), "lon": float(mlon[k]),
                       "confidence": min(1.0, 0.5 * dur / cfg.min_duration_h) if cfg.min_duration_h > 0 else 1.0}
-            n_pos = (a1 - a0 + 1) + (b1 - b0 + 1)
+            # positions from the first to the last bracketing row of each vessel
+            n_pos = sum(int(adj["right_row_" + x][hi - 1] - adj["left_row_" + x][lo]) + 1 for x in ("a", "b"))
+            mmsi_a, mmsi_b = int(adj["mmsi_a"][lo]), int(adj["mmsi_b"][lo])
             # one row per vessel (mirrored), so each vessel's events list its encounters
-            events.append({**common, "mmsi": int(seg_mmsi[seg_a]), "other_mmsi": int(seg_mmsi[seg_b]),
+            events.append({**common, "mmsi": mmsi_a, "other_mmsi": mmsi_b,
                            "details": details, "positions": {"n": n_pos, "refs": refs_a + refs_b},
                            "segment_id": seg_id_a, "id_extra": {"segments": [seg_id_a, seg_id_b]}})
             mirrored = {**details, "median_speed_kn": details["other_median_speed_kn"],
                         "other_median_speed_kn": details["median_speed_kn"], "other_segment_id": seg_id_a}
-            events.append({**common, "mmsi": int(seg_mmsi[seg_b]), "other_mmsi": int(seg_mmsi[seg_a]),
+            events.append({**common, "mmsi": mmsi_b, "other_mmsi": mmsi_a,
                            "details": mirrored, "positions": {"n": n_pos, "refs": refs_b + refs_a},
                            "segment_id": seg_id_b, "id_extra": {"segments": [seg_id_b, seg_id_a]}})
     return make_events(events, config_sha256=config.sha256(), detector_version=VERSION)

@@ -53,36 +53,73 @@ def _r(x):
 AREA_CELL_DEG = 5  # cells of the "end of the data here" lookup; with their neighbours about +-800 km
 
 
-def _area_data_end(lat, lon, t, rows, max_silence_us: int):
-    """End of the data where each of ``rows`` was last seen: in the ``AREA_CELL_DEG`` cell of the row and the eight
-    around it, the end of the run of positions (of any vessel) that contains the row's time, a run ending where the
-    cell's data falls silent for more than ``max_silence_us`` - so data of another period in the same area (another
-    year's file in one store) does not extend the vessel's silence."""
+def _area_cells(lat, lon):
     n_lat, n_lon = 180 // AREA_CELL_DEG, 360 // AREA_CELL_DEG
     lat_i = np.clip(np.floor((lat + 90) / AREA_CELL_DEG).astype(np.int64), 0, n_lat - 1)
     lon_i = np.floor((lon + 180) / AREA_CELL_DEG).astype(np.int64) % n_lon
-    cell = lat_i * n_lon + lon_i
-    t_s = t // 1_000_000
-    key = (cell << 34) | (t_s - t_s.min())  # sort positions by (cell, time); seconds fit 34 bits for 500 years
-    order = np.argsort(key, kind="stable")
-    k_sorted, c_sorted, t_sorted = key[order], cell[order], t[order]
-    brk = np.r_[True, (c_sorted[1:] != c_sorted[:-1]) | (np.diff(t_sorted) > max_silence_us)]
-    block = np.cumsum(brk) - 1
-    block_end = np.maximum.reduceat(t_sorted, np.flatnonzero(brk))[block]
-    # from the row's time, follow the data of the nine cells forward while it goes on without a silence longer than
-    # max_silence_us (a run can pass from one cell to the next, as the traffic moves)
-    cells = [np.clip(lat_i[rows] + dlat, 0, n_lat - 1) * n_lon + (lon_i[rows] + dlon) % n_lon
+    return lat_i, lon_i
+
+
+def area_runs(lat, lon, t, max_silence_us: int) -> dict[str, np.ndarray]:
+    """The runs of data of each ``AREA_CELL_DEG`` cell: per cell, the spans of its positions (of any vessel) that
+    no silence longer than ``max_silence_us`` interrupts, as arrays ``cell``, ``start`` and ``end`` (microseconds)
+    sorted by cell and start. Runs of disjoint sets of positions merge with :func:`merge_area_runs` into the runs
+    of their union."""
+    lat_i, lon_i = _area_cells(lat, lon)
+    cell = lat_i * (360 // AREA_CELL_DEG) + lon_i
+    order = np.lexsort((t, cell))
+    c_sorted, t_sorted = cell[order], t[order]
+    if not len(t_sorted):
+        return {"cell": np.empty(0, np.int64), "start": np.empty(0, np.int64), "end": np.empty(0, np.int64)}
+    brk = np.flatnonzero(np.r_[True, (c_sorted[1:] != c_sorted[:-1]) | (np.diff(t_sorted) > max_silence_us)])
+    return {"cell": c_sorted[brk], "start": t_sorted[brk], "end": np.maximum.reduceat(t_sorted, brk)}
+
+
+def merge_area_runs(parts: list[dict[str, np.ndarray]], max_silence_us: int) -> dict[str, np.ndarray]:
+    """The runs of :func:`area_runs` over the union of the positions of ``parts`` (each the runs of a disjoint
+    set of positions): runs of a cell closer than ``max_silence_us`` join."""
+    cell = np.concatenate([p["cell"] for p in parts])
+    start = np.concatenate([p["start"] for p in parts])
+    end = np.concatenate([p["end"] for p in parts])
+    if not len(cell):
+        return {"cell": cell, "start": start, "end": end}
+    order = np.lexsort((start, cell))
+    cell, start, end = cell[order], start[order], end[order]
+    # running end of the data so far in each cell: a run starts a new one when it begins after that plus the silence
+    grp = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+    run_end = end.copy()
+    for g0, g1 in zip(grp, np.r_[grp[1:], len(cell)]):
+        run_end[g0:g1] = np.maximum.accumulate(end[g0:g1])
+    brk = np.flatnonzero(np.r_[True, (cell[1:] != cell[:-1]) | (start[1:] - run_end[:-1] > max_silence_us)])
+    return {"cell": cell[brk], "start": start[brk], "end": np.maximum.reduceat(end, brk)}
+
+
+def area_data_end(runs: dict[str, np.ndarray], lat, lon, t, max_silence_us: int) -> np.ndarray:
+    """End of the data where each position (``lat``, ``lon`` at ``t``) was seen, from the :func:`area_runs` of
+    all positions: in its ``AREA_CELL_DEG`` cell and the eight around it, the end of the run that contains that
+    time, followed from cell to cell while the data goes on without a silence longer than ``max_silence_us`` (a
+    run can pass from one cell to the next, as the traffic moves). So data of another period in the same area
+    (another year's file in one store) does not extend the vessel's silence."""
+    n_lat, n_lon = 180 // AREA_CELL_DEG, 360 // AREA_CELL_DEG
+    lat_i, lon_i = _area_cells(np.asarray(lat, np.float64), np.asarray(lon, np.float64))
+    r_cell, r_start, r_end = runs["cell"], runs["start"], runs["end"]
+    cells = [np.clip(lat_i + dlat, 0, n_lat - 1) * n_lon + (lon_i + dlon) % n_lon
              for dlat in (-1, 0, 1) for dlon in (-1, 0, 1)]
-    out = t[rows].copy()
-    t0_s = t_s.min()
+    out = np.asarray(t, np.int64).copy()
+    if not len(r_cell) or not len(out):
+        return out
+    # runs keyed by (cell, start second) for one searchsorted per lookup; seconds fit 34 bits for 500 years
+    base_s = int(r_start.min() // 1_000_000)
+    r_key = (r_cell << 34) | (r_start // 1_000_000 - base_s)
     for _ in range(1000):
         new = out.copy()
-        horizon_s = np.minimum((out + max_silence_us) // 1_000_000 - t0_s, (1 << 34) - 1)
+        horizon_s = np.clip((out + max_silence_us) // 1_000_000 - base_s, -1, (1 << 34) - 1)
         for c in cells:
-            j = np.searchsorted(k_sorted, (c << 34) | horizon_s, side="right") - 1  # last position by the horizon
+            # the last run of the cell that starts by the horizon: it holds the cell's last position by then
+            j = np.searchsorted(r_key, (c << 34) | np.maximum(horizon_s, 0), side="right") - 1
             jj = np.maximum(j, 0)
-            ok = (j >= 0) & (c_sorted[jj] == c) & (block_end[jj] > new)
-            new = np.where(ok, block_end[jj], new)
+            ok = (j >= 0) & (horizon_s >= 0) & (r_cell[jj] == c) & (r_end[jj] > new)
+            new = np.where(ok, r_end[jj], new)
         if np.array_equal(new, out):
             break
         out = new
@@ -90,7 +127,7 @@ def _area_data_end(lat, lon, t, rows, max_silence_us: int):
 
 
 def ais_gaps(segmented: pa.Table, grid: pa.Table | None = None, coast: Coast | None = None,
-             config: Config | None = None, data_end=None) -> pa.Table:
+             config: Config | None = None, data_end=None, area: dict[str, np.ndarray] | None = None) -> pa.Table:
     """AIS gap events of every segment.
 
     Parameters
@@ -106,6 +143,9 @@ def ais_gaps(segmented: pa.Table, grid: pa.Table | None = None, coast: Coast | N
     data_end
         End of the data for the open gap (integer microseconds or an aware datetime); the latest position when
         ``None``.
+    area
+        The :func:`area_runs` of every vessel's positions, for the end of the data where a vessel was last seen;
+        computed from ``segmented`` when ``None`` (the partitioned engine passes the runs of the whole store).
 
     Returns
     -------
@@ -139,8 +179,10 @@ def ais_gaps(segmented: pa.Table, grid: pa.Table | None = None, coast: Coast | N
     u_mmsi, u_code = np.unique(mm, return_inverse=True)
     mmsi_last = np.full(len(u_mmsi), np.iinfo(np.int64).min, np.int64)  # latest time per MMSI
     np.maximum.at(mmsi_last, u_code, t)
+    silence_us = int(float(cfg.area_max_silence_h) * _US_H)
     if data_end is None:  # the end of the data where the vessel was last seen, not of the whole store
-        area_end = _area_data_end(c["lat"], c["lon"], t, last, int(float(cfg.area_max_silence_h) * _US_H))
+        runs = area_runs(c["lat"], c["lon"], t, silence_us) if area is None else area
+        area_end = area_data_end(runs, c["lat"][last], c["lon"][last], t[last], silence_us)
     else:
         area_end = np.full(len(last), end_us, np.int64)
     is_open = (area_end - t[last] >= min_us) & (mmsi_last[u_code[last]] == t[last])

@@ -67,10 +67,36 @@ def ref(c: dict[str, np.ndarray], i: int, role: str) -> dict:
     return {"mmsi": int(c["mmsi"][i]), "source_id": int(c["source_id"][i]), "line": int(c["line"][i]), "role": role}
 
 
-def inland_water(tracks, rows: np.ndarray, gazetteer, config: Config) -> np.ndarray:
+def _inland_cell(lat, lon, size: float) -> np.ndarray:
+    return (np.floor((lat + 90.0) / size).astype(np.int64) * int(math.ceil(360.0 / size) + 1)
+            + np.floor((lon + 180.0) / size).astype(np.int64))
+
+
+def inland_cell_vessels(tracks, config: Config, cells: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The MMSIs with plausible positions in each ``inland_water_cell_deg`` cell: ``(cells, n_vessels)``, cells
+    sorted; only the given ``cells`` when not ``None``. Counts of disjoint sets of MMSIs (partitions of the
+    MMSIs) add up to the counts of their union."""
+    size = float(config.position_jump.inland_water_cell_deg)
+    c = tracks.rows
+    lat, lon = c["lat"], c["lon"]
+    ok = ~c["implausible"] & np.isfinite(lat) & np.isfinite(lon)
+    all_cells = _inland_cell(lat[ok], lon[ok], size)
+    mmsi = c["mmsi"][ok]
+    if cells is not None:
+        sel = np.isin(all_cells, cells)
+        all_cells, mmsi = all_cells[sel], mmsi[sel]
+    if not len(all_cells):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    pairs = np.unique(np.stack([all_cells, mmsi], 1), axis=0)
+    return np.unique(pairs[:, 0], return_counts=True)
+
+
+def inland_water(tracks, rows: np.ndarray, gazetteer, config: Config,
+                 cell_vessels: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Which of ``rows`` (table rows of ``tracks``, on land) are on inland water used by shipping: near a port or
     anchorage, or in a cell where at least ``inland_water_min_vessels`` other MMSIs have plausible positions
-    (``[position_jump]``)."""
+    (``[position_jump]``). ``cell_vessels`` are the :func:`inland_cell_vessels` of every vessel when the tracks
+    are only part of them (a partition of the MMSIs)."""
     pj = config.position_jump
     c = tracks.rows
     lat, lon = c["lat"], c["lon"]
@@ -86,18 +112,8 @@ def inland_water(tracks, rows: np.ndarray, gazetteer, config: Config) -> np.ndar
     water = np.isfinite(place_km)
     rest = np.flatnonzero(~water)
     if len(rest):
-        size = float(pj.inland_water_cell_deg)
-        ok = ~c["implausible"] & np.isfinite(lat) & np.isfinite(lon)
-
-        def cell(la, lo):
-            return (np.floor((la + 90.0) / size).astype(np.int64) * int(math.ceil(360.0 / size) + 1)
-                    + np.floor((lo + 180.0) / size).astype(np.int64))
-
-        want = cell(lat[rows[rest]], lon[rows[rest]])
-        all_cells = cell(lat[ok], lon[ok])
-        sel = np.isin(all_cells, want)
-        pairs = np.unique(np.stack([all_cells[sel], c["mmsi"][ok][sel]], 1), axis=0)
-        cells, n_vessels = np.unique(pairs[:, 0], return_counts=True)
+        want = _inland_cell(lat[rows[rest]], lon[rows[rest]], float(pj.inland_water_cell_deg))
+        cells, n_vessels = inland_cell_vessels(tracks, config, want) if cell_vessels is None else cell_vessels
         if len(cells):
             k = np.searchsorted(cells, want).clip(0, len(cells) - 1)
             # the vessel itself may be one of the MMSIs of its own cell
@@ -105,7 +121,8 @@ def inland_water(tracks, rows: np.ndarray, gazetteer, config: Config) -> np.ndar
     return water
 
 
-def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gazetteer=None) -> pa.Table:
+def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gazetteer=None,
+                   cell_vessels: tuple[np.ndarray, np.ndarray] | None = None) -> pa.Table:
     """Position jumps, positions on land and GNSS default positions (``position_jump`` events).
 
     Parameters
@@ -119,6 +136,9 @@ def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gaz
         (:func:`inland_water`); the vendored default when ``None``.
     config
         Thresholds; the defaults when ``None``.
+    cell_vessels
+        :func:`inland_cell_vessels` of every vessel, when ``segmented`` holds only some of them (the partitioned
+        engine); counted from ``segmented`` when ``None``.
 
     Returns
     -------
@@ -155,7 +175,7 @@ def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gaz
     on_land[cand] = np.asarray(coast.on_land(lat[cand], lon[cand], buffer_m=float(tr.land_tolerance_km) * 1000.0))
     land_rows = np.flatnonzero(on_land)
     if len(land_rows):
-        on_land[land_rows[inland_water(tracks, land_rows, gazetteer, config)]] = False
+        on_land[land_rows[inland_water(tracks, land_rows, gazetteer, config, cell_vessels)]] = False
     # an on-land stretch is evidence only against the vessel's own sea track: a segment entirely on land (a
     # vessel on a river, canal or lake the land polygons fill, e.g. the Yangtze, Lake Vattern, a fjord) says
     # nothing, so a stretch must have a row of its segment at sea before or after it

@@ -77,8 +77,14 @@ def count_by_type(events: pa.Table) -> dict[str, int]:
 
 
 def run_detection(store, config: Config | None = None, *, gazetteer: Gazetteer | None = None,
-                  coast: Coast | None = None) -> dict[str, int]:
+                  coast: Coast | None = None, workers: int | None = None,
+                  partition_rows: int | None = None) -> dict[str, int]:
     """Detect every event type over ``store`` and replace its events with them; return counts per type.
+
+    A store of up to ``partition_rows`` positions (and any store with ``workers=1`` and fewer than
+    ``partition_rows`` rows) is read at once and detected in this process (:func:`detect_all`); a larger one goes
+    to the partitioned engine (:mod:`watchkeeper.engines.partitioned`), in partitions of about ``partition_rows``
+    positions over ``workers`` processes, with bounded memory. Both give the same events.
 
     Parameters
     ----------
@@ -94,15 +100,28 @@ def run_detection(store, config: Config | None = None, *, gazetteer: Gazetteer |
     dict
         ``{type: count}`` for every type of :data:`EVENT_TYPES`.
     """
+    from watchkeeper.engines import partitioned
+
     config = config or Config()
     started = dt.datetime.now(dt.UTC)
-    positions = read_table(store, "positions", POSITIONS)
+    workers = partitioned.default_workers() if workers is None else int(workers)
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, not {workers}")
+    n_rows = int(store.relation("positions").count("*").fetchall()[0][0])
+    n_parts = partitioned.plan_partitions(n_rows, partition_rows or partitioned.DEFAULT_PARTITION_ROWS, workers)
     statics = read_table(store, "statics", STATICS)
-    events = detect_all(positions, statics, config, gazetteer=gazetteer, coast=coast)
+    if n_parts == 1:
+        positions = read_table(store, "positions", POSITIONS)
+        n_positions = positions.num_rows
+        events = detect_all(positions, statics, config, gazetteer=gazetteer, coast=coast)
+        del positions
+    else:
+        events, n_positions = partitioned.detect_partitioned(store, statics, config, gazetteer=gazetteer, coast=coast,
+                                                             n_parts=n_parts, workers=workers)
     counts = count_by_type(events)
     store.replace_events(events, {
         "started_at": started, "finished_at": dt.datetime.now(dt.UTC), "config_sha256": config.sha256(),
-        "software_version": __version__, "positions": positions.num_rows, "events": events.num_rows,
+        "software_version": __version__, "positions": n_positions, "events": events.num_rows,
         "counts": json.dumps(counts, separators=(",", ":")),
     })
     return counts

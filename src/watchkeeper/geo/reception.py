@@ -172,6 +172,19 @@ def reception_grid(positions_or_segmented: pa.Table, config: Config | None = Non
         the cell centre.
     """
     config = config or Config()
+    return grid_from_counts([grid_counts(positions_or_segmented, config)], config)
+
+
+def grid_counts(positions_or_segmented, config: Config | None = None) -> dict[str, np.ndarray]:
+    """The additive part of :func:`reception_grid`: per (cell, day) key (``cell * 1e6 + day``, sorted) the sums
+    ``presence_h``, ``received_h``, ``n_positions`` and ``nominal_positions`` of the given tracks.
+
+    Every count is a sum over tracks, so the counts of disjoint sets of tracks (e.g. partitions of the MMSIs)
+    add up to the counts of their union: :func:`grid_from_counts` merges them. (``nominal_positions`` sums
+    3600 / interval; with the default intervals, which divide an hour, the sums are integers and exact in any
+    order.)
+    """
+    config = config or Config()
     size = float(config.reception.cell_size_deg)
     c = track_arrays(positions_or_segmented)
     t, lat, lon, seg = c["ts_us"], c["lat"], c["lon"], c["seg"]
@@ -202,11 +215,31 @@ def reception_grid(positions_or_segmented: pa.Table, config: Config | None = Non
 
     key = u_cell * _DAY_KEY + u_day
     keys, inv = np.unique(key, return_inverse=True)
-    pos_key = cell_of(lat, lon, size) * _DAY_KEY + np.floor_divide(hour, 24)
+    pos_key = p_cell * _DAY_KEY + np.floor_divide(hour, 24)
     n_pos = np.bincount(np.searchsorted(keys, pos_key), minlength=len(keys)) if len(keys) else np.empty(0, np.int64)
-    presence = np.bincount(inv, minlength=len(keys)).astype(np.int64)
-    received = np.bincount(inv, weights=u_recv, minlength=len(keys)).astype(np.int64)
-    nominal = np.bincount(inv, weights=u_nom, minlength=len(keys))
+    return {"key": keys.astype(np.int64), "presence_h": np.bincount(inv, minlength=len(keys)).astype(np.int64),
+            "received_h": np.bincount(inv, weights=u_recv, minlength=len(keys)).astype(np.int64),
+            "n_positions": n_pos.astype(np.int64),
+            "nominal_positions": np.bincount(inv, weights=u_nom, minlength=len(keys)).astype(np.float64)}
+
+
+def grid_from_counts(parts: list[dict[str, np.ndarray]], config: Config | None = None) -> pa.Table:
+    """The reception grid (:data:`GRID_SCHEMA`) of the summed :func:`grid_counts` of ``parts``."""
+    config = config or Config()
+    size = float(config.reception.cell_size_deg)
+    if len(parts) == 1:
+        keys, presence, received, n_pos, nominal = (parts[0][k] for k in (
+            "key", "presence_h", "received_h", "n_positions", "nominal_positions"))
+    else:
+        keys, inv = np.unique(np.concatenate([p["key"] for p in parts] or [np.empty(0, np.int64)]),
+                              return_inverse=True)
+
+        def total(name, dtype):
+            v = np.concatenate([p[name] for p in parts]).astype(np.float64)
+            return np.bincount(inv, weights=v, minlength=len(keys)).astype(dtype)
+
+        presence, received, n_pos = (total(k, np.int64) for k in ("presence_h", "received_h", "n_positions"))
+        nominal = total("nominal_positions", np.float64)
     cell, day = keys // _DAY_KEY, keys % _DAY_KEY
     rows, cols = _shape(size)
     clat = -90.0 + (cell // cols + 0.5) * size

@@ -1,0 +1,162 @@
+"""The partitioned engine gives the local engine's events, row for row, on simulated and real data.
+
+The local engine (whole store in one process) is the reference. The partitioned engine splits the vessels into
+partitions, detects them in worker processes and merges the summaries that span vessels (reception, area runs,
+inland cells, encounter pairs); any fault in a merge shows up as a differing event. The merges are also checked
+on their own against the unsplit computation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from click.testing import CliRunner
+from testdata import CSV_SAMPLES, DATA, NMEA_SAMPLES
+
+from watchkeeper.cli import cli
+from watchkeeper.config import Config
+from watchkeeper.detect.encounters import adjacency, concat_adjacency, encounter_points
+from watchkeeper.detect.gaps import area_runs, merge_area_runs
+from watchkeeper.engines.local import run_detection
+from watchkeeper.engines.partitioned import MIN_PARALLEL_ROWS, plan_partitions
+from watchkeeper.geo.reception import grid_counts, grid_from_counts, reception_grid
+from watchkeeper.simulate.scenario import simulate
+from watchkeeper.store import Store
+from watchkeeper.tracks.segment import segment_tracks
+
+CFG = Config()
+
+
+def _ingest(db, *args):
+    r = CliRunner().invoke(cli, ["ingest", "-q", "--db", str(db), *map(str, args)])
+    assert r.exit_code == 0, r.output
+
+
+def _detect(db, **kw):
+    with Store.open(db) as store:
+        counts = run_detection(store, CFG, **kw)
+        return store.events_table(), counts, store.detect_runs().to_pylist()[-1]["positions"]
+
+
+def _n_positions(db) -> int:
+    with Store.open(db) as store:
+        return int(store.relation("positions").count("*").fetchall()[0][0])
+
+
+def _assert_same(db, partition_rows):
+    n = _n_positions(db)
+    assert plan_partitions(n, partition_rows, 2) >= 3  # the split really happens
+    local, counts, n_local = _detect(db, workers=1, partition_rows=10 * n)
+    assert sum(counts.values()) == local.num_rows > 0
+    for workers in (2, 1):  # worker processes, and every partition in this process
+        part, counts_p, n_part = _detect(db, workers=workers, partition_rows=partition_rows)
+        assert counts_p == counts
+        assert n_part == n_local == n
+        assert part.equals(local), f"workers={workers}: events differ from the local engine's"
+    return local
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("part-sim")
+    result = simulate(root / "sim", days=2.0, vessels=14, seed=5)
+    db = root / "db"
+    _ingest(db, *sorted((root / "sim").glob("*.nmea")))
+    return db, result
+
+
+def test_partitioned_equals_local_on_a_simulated_corridor(simulated):
+    db, _ = simulated
+    local = _assert_same(db, partition_rows=_n_positions(db) // 4)
+    # the scenario exercises the rules that span vessels: encounters, gaps scored by everyone's reception
+    types = set(local["type"].to_pylist())
+    assert {"encounter", "ais_gap", "port_visit"} <= types
+
+
+def test_partitioned_equals_local_on_real_samples(tmp_path):
+    db = tmp_path / "db"
+    _ingest(db, *NMEA_SAMPLES, *CSV_SAMPLES)
+    r = CliRunner().invoke(cli, ["ingest", "-q", "--db", str(db), str(DATA / "suez-2021" / "boat-positions.csv.gz"),
+                                 "--columns", "mmsi=ID,ts=ais_pos_timestamp,lat=latitude,lon=longitude",
+                                 "--time-format", "%d/%m/%Y %H:%M"])
+    assert r.exit_code == 0, r.output
+    _assert_same(db, partition_rows=max(1000, _n_positions(db) // 5))
+
+
+def test_cli_detect_workers_and_partitions(simulated):
+    db, _ = simulated
+    r = CliRunner().invoke(cli, ["detect", "--db", str(db), "--workers", "2", "--partition-rows", "5000"])
+    assert r.exit_code == 0, r.output
+    assert "detect summary" in r.output
+    r = CliRunner().invoke(cli, ["detect", "--db", str(db), "--workers", "0"])
+    assert r.exit_code != 0 and "--workers" in r.output
+
+
+def test_plan_partitions():
+    assert plan_partitions(10, 1000, 1) == 1
+    assert plan_partitions(2500, 1000, 1) == 3
+    assert plan_partitions(MIN_PARALLEL_ROWS - 1, 10**9, 2) == 1  # small: one process does it all
+    assert plan_partitions(MIN_PARALLEL_ROWS, 10**9, 2) == 2  # big enough: one partition per worker at least
+    with pytest.raises(ValueError):
+        plan_partitions(10, 0, 1)
+
+
+# --- the merges on their own ------------------------------------------------------------------------------------
+def _tracks(simulated):
+    db, _ = simulated
+    from watchkeeper.engines.local import read_table
+    from watchkeeper.schema import POSITIONS
+
+    with Store.open(db) as store:
+        positions = read_table(store, "positions", POSITIONS)
+    parity = pa.array(np.asarray(positions["mmsi"].to_numpy()) % 2 == 0)
+    return (segment_tracks(positions, CFG), segment_tracks(positions.filter(parity), CFG),
+            segment_tracks(positions.filter(pa.compute.invert(parity)), CFG))
+
+
+def test_reception_counts_add_up(simulated):
+    whole, even, odd = _tracks(simulated)
+    merged = grid_from_counts([grid_counts(even, CFG), grid_counts(odd, CFG)], CFG)
+    assert merged.equals(reception_grid(whole, CFG))
+
+
+def test_area_runs_merge(simulated):
+    whole, even, odd = _tracks(simulated)
+    silence = int(float(CFG.ais_gap.area_max_silence_h) * 3.6e9)
+
+    def runs(t):
+        p = t.plausible
+        return area_runs(p["lat"], p["lon"], p["ts_us"], silence)
+
+    merged = merge_area_runs([runs(even), runs(odd)], silence)
+    expect = runs(whole)
+    for k in ("cell", "start", "end"):
+        np.testing.assert_array_equal(merged[k], expect[k])
+
+
+def test_area_runs_merge_joins_across_parts():
+    # two parts whose positions interleave in one cell: each part alone has silences, together none
+    t_a = np.array([0, 4, 8]) * 3_600_000_000
+    t_b = np.array([2, 6, 10]) * 3_600_000_000
+    silence = 3 * 3_600_000_000
+    lat, lon = np.full(3, 40.0), np.full(3, 130.0)
+    a, b = area_runs(lat, lon, t_a, silence), area_runs(lat, lon, t_b, silence)
+    assert len(a["start"]) == 3 and len(b["start"]) == 3  # gaps of 4 h > 3 h within each part
+    m = merge_area_runs([a, b], silence)
+    assert m["start"].tolist() == [0] and m["end"].tolist() == [10 * 3_600_000_000]
+
+
+def test_adjacency_by_day_equals_adjacency_of_all(simulated):
+    whole, _, _ = _tracks(simulated)
+    pts = encounter_points(whole.plausible, CFG)
+    step = int(pts["step_us"])
+    day = pts["slot"] * step // 86_400_000_000
+    parts = []
+    for d in np.unique(day):
+        sel = day == d
+        sub = {k: (v[sel] if k != "step_us" else v) for k, v in pts.items()}
+        parts.append(adjacency(sub, CFG))
+    split, full = concat_adjacency(parts), adjacency(pts, CFG)
+    key = lambda a: sorted(zip(a["seg_a"].tolist(), a["seg_b"].tolist(), a["slot"].tolist()))  # noqa: E731
+    assert len(full["slot"]) > 0 and key(split) == key(full)
