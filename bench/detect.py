@@ -1,9 +1,13 @@
 """Throughput and memory of the whole detection suite, and a side-by-side with MovingPandas on its subset.
 
-* suite: ``engines.local.detect_all`` (what ``run_detection`` runs after reading the store: segmentation,
-  reception grid, every detector) in memory on an Arrow table of N synthetic positions, each N in its own
-  subprocess, after a warm-up call on 20k rows in the same process (numba kernels, gazetteer, coast loaded).
-  Peak RSS is ``VmHWM`` of the worker (generation of the input included).
+* engine (the number that answers "positions per second"): ``run_detection`` on a store of N synthetic positions,
+  as ``watchkeeper detect --db`` runs it: read the Parquet store, detect every event type, replace the events
+  table. Each N: one subprocess writes the store, a fresh one runs the detection (cold: imports and the numba
+  cache load are in the time), ``--workers`` processes (default: every CPU). Stores above one partition
+  (``--partition-rows``, default 1,000,000) go to the partitioned engine. Peak RSS: ``VmHWM`` of the parent and
+  the largest of the workers' (they report their own).
+* suite (for comparison with earlier rounds): ``engines.local.detect_all`` in memory on an Arrow table, after a
+  warm-up call on 20k rows in the same process; peak RSS includes generating the input.
 * subset: on one 100k-row Parquet file shared by both, MovingPandas ``TrajectoryCollection`` +
   ``ObservationGapSplitter(gap=2h)`` + ``add_speed`` + ``TrajectoryStopDetector(max_diameter=500 m,
   min_duration=2h)`` (in its own venv, /tmp/mpd-venv) against Watchkeeper's ``segment_tracks`` + ``reception_grid`` +
@@ -17,7 +21,8 @@ status 5), transits at 9-16 kn split at mid-route where 1 in 5 vessels drift 2-6
 
 Usage::
 
-    python bench/detect.py [--sizes 1000000 5000000 20000000] [--mp-rows 100000] [--skip-mp]
+    python bench/detect.py [--sizes 1000000 5000000 20000000] [--suite-sizes 1000000] [--workers 2]
+                           [--partition-rows 1000000] [--mp-rows 100000] [--skip-mp]
 """
 
 from __future__ import annotations
@@ -202,6 +207,49 @@ def worker_suite(n: str) -> dict:
             "events": events.num_rows, "counts": count_by_type(events)}
 
 
+def worker_store(n: str, path: str) -> dict:
+    t = time.perf_counter()
+    pos, statics = synthetic(int(n))
+    write_store(path, pos, statics)
+    return {"rows": int(n), "generate_and_write_s": round(time.perf_counter() - t, 2)}
+
+
+def worker_warm(path: str) -> dict:
+    """Fill the numba cache of this copy of the code (the benchmark runs a snapshot in a temporary folder), so the
+    timed run loads compiled kernels as an installed Watchkeeper does."""
+    from watchkeeper.config import load_config
+    from watchkeeper.engines.local import run_detection
+    from watchkeeper.store import Store
+    from watchkeeper.warmup import warm_up
+
+    t = time.perf_counter()
+    warm_up()
+    pos, statics = synthetic(120_000, seed=5)
+    write_store(path, pos, statics)
+    with Store.open(path) as store:
+        run_detection(store, load_config(), workers=1, partition_rows=40_000)
+    return {"warm_s": round(time.perf_counter() - t, 1)}
+
+
+def worker_engine(path: str, workers: str, partition_rows: str) -> dict:
+    t0 = time.perf_counter()
+    from watchkeeper.config import load_config
+    from watchkeeper.engines import partitioned
+    from watchkeeper.engines.local import run_detection
+    from watchkeeper.store import Store
+
+    t = time.perf_counter()
+    with Store.open(path) as store:
+        counts = run_detection(store, load_config(), workers=int(workers), partition_rows=int(partition_rows))
+        n = store.detect_runs().to_pylist()[-1]["positions"]
+    s = time.perf_counter() - t
+    run = {k: v for k, v in partitioned.LAST_RUN.items()}
+    return {"rows": n, "detect_s": round(s, 3), "positions_per_s": round(n / s), "import_s": round(t - t0, 2),
+            "parent_peak_rss_kib": maxrss_kib(), "worker_peak_rss_kib": run.get("worker_peak_rss_kib"),
+            "partitions": run.get("partitions", 1), "steps_s": run.get("steps_s"), "events": sum(counts.values()),
+            "counts": counts}
+
+
 def worker_wk_subset(path: str) -> dict:
     import pyarrow.parquet as pq
 
@@ -258,14 +306,38 @@ print(json.dumps({"rows": len(df), "s": round(s, 2), "rows_per_s": round(len(df)
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000, 20_000_000])
+    ap.add_argument("--suite-sizes", type=int, nargs="*", default=[1_000_000])
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--partition-rows", type=int, default=1_000_000)
     ap.add_argument("--mp-rows", type=int, default=100_000)
     ap.add_argument("--skip-mp", action="store_true")
     ap.add_argument("--idle-wait", type=float, default=30.0)
     a = ap.parse_args()
     src, src_hash = snapshot_src()
     out = {"machine": machine(), "git": git_state(), "src_sha": src_hash, "versions": versions(sys.executable, src),
-           "suite": [], "subset": {}}
+           "engine": [], "suite": [], "subset": {}}
+    import os
+    import shutil
+    workers = a.workers or len(os.sched_getaffinity(0))
+    warm_dir = Path(tempfile.mkdtemp(prefix="wk-detect-warm-"))
+    out["warm"] = run_worker(Path(__file__), "warm", [str(warm_dir / "db")], pythonpath=src, timeout=1800,
+                             idle_wait_s=0)
+    shutil.rmtree(warm_dir, ignore_errors=True)
     for n in a.sizes:
+        store = Path(tempfile.mkdtemp(prefix="wk-detect-store-")) / "db"
+        try:
+            made = run_worker(Path(__file__), "store", [str(n), str(store)], pythonpath=src, timeout=3600,
+                              idle_wait_s=0)
+            r = run_worker(Path(__file__), "engine", [str(store), str(workers), str(a.partition_rows)],
+                           pythonpath=src, timeout=3600, idle_wait_s=a.idle_wait)
+            r["generate_and_write_s"] = made["generate_and_write_s"]
+        except Exception as e:  # noqa: BLE001
+            r = {"rows": n, "error": str(e)[-500:]}
+        finally:
+            shutil.rmtree(store.parent, ignore_errors=True)
+        out["engine"].append(r)
+        print(json.dumps(r), flush=True)
+    for n in a.suite_sizes:
         try:
             r = run_worker(Path(__file__), "suite", [str(n)], pythonpath=src, timeout=900, idle_wait_s=a.idle_wait)
         except Exception as e:  # noqa: BLE001
@@ -297,7 +369,17 @@ def main() -> None:
     if "rows_per_s" in mp:
         out["subset"]["ratio"] = round(wk["rows_per_s"] / mp["rows_per_s"], 1)
 
-    print(f"\n{'rows':>12} {'seconds':>9} {'positions/s':>13} {'peak RSS MiB':>13} {'events':>9}")
+    print(f"\nengine ({workers} workers, partitions of {a.partition_rows:,})")
+    print(f"{'rows':>12} {'seconds':>9} {'positions/s':>13} {'parent MiB':>11} {'worker MiB':>11} {'events':>9}")
+    for r in out["engine"]:
+        if "error" in r:
+            print(f"{r['rows']:>12,} failed: {r['error'][-200:]}")
+        else:
+            w = r["worker_peak_rss_kib"]
+            print(f"{r['rows']:>12,} {r['detect_s']:>9.2f} {r['positions_per_s']:>13,} "
+                  f"{r['parent_peak_rss_kib'] / 1024:>11,.0f} {(w or 0) / 1024:>11,.0f} {r['events']:>9,}")
+    print("\nsuite in memory (detect_all)")
+    print(f"{'rows':>12} {'seconds':>9} {'positions/s':>13} {'peak RSS MiB':>13} {'events':>9}")
     for r in out["suite"]:
         if "error" in r:
             print(f"{r['rows']:>12,} failed: {r['error'][-200:]}")
@@ -312,5 +394,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--worker":
-        sys.exit(print(json.dumps({"suite": worker_suite, "wk_subset": worker_wk_subset}[sys.argv[2]](*sys.argv[3:]))))
+        sys.exit(print(json.dumps({"suite": worker_suite, "wk_subset": worker_wk_subset, "store": worker_store,
+                                   "engine": worker_engine, "warm": worker_warm}[sys.argv[2]](*sys.argv[3:]))))
     main()

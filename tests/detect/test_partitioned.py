@@ -85,12 +85,37 @@ def test_partitioned_equals_local_on_real_samples(tmp_path):
 
 
 def test_cli_detect_workers_and_partitions(simulated):
+    """The command line in a fresh process, where the workers are forked from it (no OpenMP threads yet)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
     db, _ = simulated
-    r = CliRunner().invoke(cli, ["detect", "--db", str(db), "--workers", "2", "--partition-rows", "5000"])
-    assert r.exit_code == 0, r.output
-    assert "detect summary" in r.output
+    local, _, _ = _detect(db, workers=1, partition_rows=10**9)
+    exe = Path(sys.executable).parent / "watchkeeper"
+    r = subprocess.run([str(exe), "detect", "--db", str(db), "--workers", "2", "--partition-rows", "5000"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "detect summary" in r.stdout
+    with Store.open(db) as store:
+        assert store.events_table().equals(local)
     r = CliRunner().invoke(cli, ["detect", "--db", str(db), "--workers", "0"])
     assert r.exit_code != 0 and "--workers" in r.output
+
+
+def test_partitioned_after_openmp_uses_a_fork_server(simulated):
+    """Once a parallel kernel has run here, forking this process is unsafe: the workers come from a fork server."""
+    from watchkeeper.engines import partitioned
+    from watchkeeper.geo.gazetteer import load_gazetteer
+    from watchkeeper.geo.grid_index import GRID_MIN_QUERIES
+
+    load_gazetteer().nearest(np.full(GRID_MIN_QUERIES, 42.0), np.full(GRID_MIN_QUERIES, 131.0), 10.0)
+    assert partitioned._openmp_started()
+    db, _ = simulated
+    local, _, _ = _detect(db, workers=1, partition_rows=10**9)
+    part, _, _ = _detect(db, workers=2, partition_rows=5000)
+    assert partitioned.LAST_RUN["forked"] is False and partitioned.LAST_RUN["partitions"] >= 3
+    assert part.equals(local)
 
 
 def test_plan_partitions():

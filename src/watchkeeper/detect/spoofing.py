@@ -87,8 +87,9 @@ def inland_cell_vessels(tracks, config: Config, cells: np.ndarray | None = None)
         all_cells, mmsi = all_cells[sel], mmsi[sel]
     if not len(all_cells):
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    pairs = np.unique(np.stack([all_cells, mmsi], 1), axis=0)
-    return np.unique(pairs[:, 0], return_counts=True)
+    # distinct (cell, MMSI) pairs as one int64 key (MMSIs are below 2^30), then MMSIs per cell
+    pairs = np.unique((all_cells << 30) | (mmsi & ((1 << 30) - 1)))
+    return np.unique(pairs >> 30, return_counts=True)
 
 
 def inland_water(tracks, rows: np.ndarray, gazetteer, config: Config,

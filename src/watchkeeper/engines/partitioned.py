@@ -42,7 +42,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from watchkeeper.config import Config
 from watchkeeper.detect.dark_port_calls import dark_port_calls
@@ -99,31 +98,94 @@ def _radius_km(config: Config) -> float:
                float(config.loitering.near_port_km), float(config.position_jump.inland_water_place_km))
 
 
-def _shuffle(store, n_parts: int, folder: Path) -> None:
-    """The store's positions as ``folder/bucket=K/*.parquet``, K = mmsi % n_parts (DuckDB, streaming)."""
-    cols = ", ".join(f'"{c}"' for c in POSITIONS.names)
-    rel = store.relation("positions").select(
-        f"{cols}, CAST(((coalesce(mmsi, 0) % {n_parts}) + {n_parts}) % {n_parts} AS INTEGER) AS bucket")
-    rel.write_parquet(str(folder), partition_by=["bucket"], write_partition_columns=False, overwrite=True)
+def _shuffle(store, n_parts: int, tmp: Path) -> None:
+    """The store's positions as ``tmp/positions-K.arrow`` (Arrow IPC, uncompressed), K = mmsi % n_parts: one
+    streaming pass over the Parquet files in batches, each batch split by partition and appended."""
+    import pyarrow.dataset as ds
+    import pyarrow.ipc as ipc
+
+    writers = [ipc.new_file(str(tmp / f"positions-{k}.arrow"), POSITIONS) for k in range(n_parts)]
+    try:
+        if store.has_rows("positions"):
+            data = ds.dataset(str(store.root / "positions"), format="parquet", partitioning="hive")
+            for batch in data.to_batches(columns=POSITIONS.names, batch_size=1 << 20):
+                table = pa.Table.from_batches([batch]).cast(POSITIONS)
+                bucket = _bucket_of(table["mmsi"], n_parts)
+                counts = np.bincount(bucket, minlength=n_parts)
+                table = table.take(pa.array(np.argsort(bucket, kind="stable")))
+                offset = 0
+                for k in range(n_parts):
+                    if counts[k]:
+                        writers[k].write_table(table.slice(offset, int(counts[k])))
+                    offset += int(counts[k])
+    finally:
+        for w in writers:
+            w.close()
 
 
-def _read_bucket(folder: Path, k: int) -> pa.Table:
-    path = folder / f"bucket={k}"
-    if not path.exists():
-        return POSITIONS.empty_table()
-    return pq.read_table(path, partitioning=None).select(POSITIONS.names).cast(POSITIONS)
+def _read_arrow(path: Path) -> pa.Table:
+    import pyarrow.ipc as ipc
+
+    with pa.memory_map(str(path)) as source:
+        return ipc.open_file(source).read_all()
 
 
-def _bucket_of(mmsi: pa.ChunkedArray, n_parts: int) -> np.ndarray:
-    m = pc.fill_null(mmsi, 0).to_numpy().astype(np.int64)
-    return m % n_parts
+def _write_arrow(table: pa.Table, path: Path) -> None:
+    import pyarrow.ipc as ipc
+
+    with ipc.new_file(str(path), table.schema) as w:
+        w.write_table(table)
+
+
+def _bucket_of(mmsi, n_parts: int) -> np.ndarray:
+    m = pc.fill_null(mmsi, 0)
+    m = m.to_numpy() if isinstance(m, pa.ChunkedArray) else m.to_numpy(zero_copy_only=False)
+    return np.asarray(m).astype(np.int64) % n_parts
+
+
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """``a`` in the narrowest of int8/int32 (integers) or float32 (floats) that holds every value exactly."""
+    if a.dtype.kind in "iu" and a.dtype.itemsize > 4 and len(a):
+        lo, hi = int(a.min()), int(a.max())
+        for t in (np.int8, np.int32):
+            if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
+                return a.astype(t)
+    if a.dtype == np.float64 and len(a):
+        f = a.astype(np.float32)
+        if np.array_equal(f.astype(np.float64), a, equal_nan=True):
+            return f
+    return a
+
+
+def _save_tracks(tracks: Tracks, nearest: tuple[np.ndarray, np.ndarray], folder: Path) -> None:
+    """The track arrays pass 2 needs, each in its narrowest exact type (about 60 bytes a row)."""
+    folder.mkdir()
+    meta = {"dtypes": {}, "seg_names": tracks.rows["seg_names"].tolist()}
+    arrays = {**{f"rows.{k}": v for k, v in tracks.rows.items() if k != "seg_names"},
+              "nearest.idx": nearest[0], "nearest.km": nearest[1]}
+    for name, a in arrays.items():
+        meta["dtypes"][name] = a.dtype.str
+        np.save(folder / f"{name}.npy", _narrow(a), allow_pickle=False)
+    with open(folder / "meta.pickle", "wb") as f:
+        pickle.dump(meta, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _load_tracks(folder: Path, gazetteer: Gazetteer, radius_km: float) -> Tracks:
+    with open(folder / "meta.pickle", "rb") as f:
+        meta = pickle.load(f)
+    arrays = {name: np.load(folder / f"{name}.npy").astype(dt, copy=False) for name, dt in meta["dtypes"].items()}
+    rows = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("rows.")}
+    rows["seg_names"] = np.asarray(meta["seg_names"], dtype=object)
+    tracks = Tracks(rows=rows)
+    tracks.set_nearest(gazetteer, radius_km, arrays["nearest.idx"], arrays["nearest.km"])
+    return tracks
 
 
 # --- pass 1 -------------------------------------------------------------------------------------------------
 def _pass1(k: int) -> dict:
     s = _STATE
     config, gaz, tmp, n_parts = s["config"], s["gazetteer"], s["tmp"], s["n_parts"]
-    positions = _read_bucket(tmp / "positions", k)
+    positions = _read_arrow(tmp / f"positions-{k}.arrow")
     statics = s["statics"].filter(pa.array(s["statics_bucket"] == k))
     n_positions = positions.num_rows
     tracks = segment_tracks(positions, config)
@@ -153,49 +215,37 @@ def _pass1(k: int) -> dict:
         d = int(day_sorted[a])
         folder = tmp / "points" / f"day={d}"
         folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table.slice(a, b - a), folder / f"part-{k}.parquet")
+        _write_arrow(table.slice(a, b - a), folder / f"part-{k}.arrow")
         days.append(d)
     out["days"] = days
     # segment ids, looked up by the encounters found at the end
-    pq.write_table(pa.table({"segment_id": pa.array(p["segment_id"].tolist(), pa.string())}),
-                   tmp / f"segments-{k}.parquet")
+    _write_arrow(pa.table({"segment_id": pa.array(p["segment_id"].tolist(), pa.string())}),
+                 tmp / f"segments-{k}.arrow")
     # the track arrays for pass 2 (the nearest-place search included, it is the costliest part to redo)
-    state = {"rows": tracks.rows, "plausible": p, "nearest": tracks.nearest_place(gaz, _radius_km(config)),
-             "radius": _radius_km(config)}
-    with open(tmp / f"tracks-{k}.pickle", "wb") as f:
-        pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+    _save_tracks(tracks, tracks.nearest_place(gaz, _radius_km(config)), tmp / f"tracks-{k}")
+    out["peak_rss_kib"] = _peak_rss_kib()
     return out
 
 
 # --- pass 2 -------------------------------------------------------------------------------------------------
-def _load_tracks(path: Path, gazetteer: Gazetteer) -> Tracks:
-    with open(path, "rb") as f:
-        state = pickle.load(f)
-    tracks = Tracks(rows=state["rows"])
-    tracks.__dict__["plausible"] = state["plausible"]
-    idx, km = state["nearest"]
-    tracks.__dict__["_nearest"] = {id(gazetteer): (gazetteer, state["radius"], idx, km)}
-    return tracks
-
-
-def _pass2_partition(k: int) -> pa.Table:
+def _pass2_partition(k: int) -> tuple[pa.Table, int]:
     _load_merged()
     s = _STATE
     config, gaz, coast, tmp = s["config"], s["gazetteer"], s["coast"], s["tmp"]
-    tracks = _load_tracks(tmp / f"tracks-{k}.pickle", gaz)
+    tracks = _load_tracks(tmp / f"tracks-{k}", gaz, _radius_km(config))
     gaps = ais_gaps(tracks, s["grid"], coast, config, area=s["area"])
     dark = dark_port_calls(gaps, gaz, config, segmented=tracks)
     jumps = position_jumps(tracks, coast, config, gazetteer=gaz, cell_vessels=s["cells"])
-    return pa.concat_tables([_events(gaps), _events(dark), _events(jumps)])
+    return pa.concat_tables([_events(gaps), _events(dark), _events(jumps)]), _peak_rss_kib()
 
 
-def _pass2_day(day: int) -> dict[str, np.ndarray]:
+def _pass2_day(day: int) -> tuple[dict[str, np.ndarray], int]:
     _load_merged()
     s = _STATE
-    table = pq.read_table(s["tmp"] / "points" / f"day={day}", partitioning=None)
+    table = pa.concat_tables([_read_arrow(f) for f in sorted((s["tmp"] / "points" / f"day={day}").iterdir())])
     pts = {name: table[name].to_numpy() for name in table.column_names}
     pts["step_us"] = np.int64(s["step_us"])
-    return adjacency(pts, s["config"])
+    return adjacency(pts, s["config"]), _peak_rss_kib()
 
 
 class _SegmentIds:
@@ -207,7 +257,7 @@ class _SegmentIds:
     def __getitem__(self, code: int) -> str:
         k, seg = int(code) >> _SEG_BITS, int(code) & ((1 << _SEG_BITS) - 1)
         if k not in self.parts:
-            self.parts[k] = pq.read_table(self.tmp / f"segments-{k}.parquet")["segment_id"].to_pylist()
+            self.parts[k] = _read_arrow(self.tmp / f"segments-{k}.arrow")["segment_id"].to_pylist()
         return self.parts[k][seg]
 
 
@@ -234,6 +284,10 @@ def _init_worker(state: dict) -> None:
 
     _STATE.clear()
     _STATE.update(state)
+    if state.get("numba_threads"):  # the workers share the CPUs: parallel kernels get their share of them
+        import numba
+
+        numba.set_num_threads(max(1, min(int(state["numba_threads"]), numba.config.NUMBA_NUM_THREADS)))
     if _STATE.get("gazetteer") is None:
         _STATE["gazetteer"] = _preload.gazetteer()
     if _STATE.get("coast") is None:
@@ -247,16 +301,35 @@ def _load_merged() -> None:
             _STATE.update(pickle.load(f))
 
 
+def _openmp_started() -> bool:
+    """Whether a parallel Numba kernel has run in this process (its OpenMP threads make forking it unsafe)."""
+    try:
+        from numba.np.ufunc import parallel
+    except ImportError:  # pragma: no cover - a Numba without the module: assume the worst
+        return True
+    return bool(getattr(parallel, "_is_initialized", True))
+
+
 def _pool(workers: int, n_tasks: int, state: dict):
-    """``workers`` processes (at most one per task) forked from a fork server, which starts from a fresh
-    interpreter: forking this process is unsafe once Numba's OpenMP threads have run in it."""
+    """``workers`` processes (at most one per task). This process is forked when no parallel Numba kernel has run
+    in it yet (the command line's case: workers inherit everything loaded); otherwise the workers come from a fork
+    server, a fresh interpreter that has preloaded the modules and the default gazetteer and coastline, because
+    forking a process in which OpenMP threads have run is unsafe."""
     if workers <= 1 or n_tasks <= 1:
         _init_worker(state)
         return _InProcess()
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["watchkeeper.engines._preload"])
-    return ProcessPoolExecutor(max_workers=min(workers, n_tasks), mp_context=ctx, initializer=_init_worker,
-                               initargs=(state,))
+    if not _openmp_started():  # keep in step with detect_partitioned
+        from watchkeeper.engines import _preload
+
+        state = {**state, "gazetteer": state.get("gazetteer") or _preload.gazetteer(),
+                 "coast": state.get("coast") or _preload.coast()}
+        ctx = multiprocessing.get_context("fork")
+    else:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["watchkeeper.engines._preload"])
+    n = min(workers, n_tasks)
+    state = {**state, "numba_threads": max(1, default_workers() // n)}
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(state,))
 
 
 def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: Gazetteer | None = None,
@@ -275,17 +348,29 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
     try:
         state = {"config": config, "gazetteer": gazetteer, "coast": coast, "tmp": tmp, "n_parts": n_parts,
                  "statics": statics, "statics_bucket": _bucket_of(statics["mmsi"], n_parts)}
-        with _pool(workers, n_parts, state) as pool:
-            # the workers start while DuckDB shuffles the positions (their first task waits for it)
-            ready = [pool.submit(_noop) for _ in range(min(workers, n_parts))]
-            _shuffle(store, n_parts, tmp / "positions")
+        fork = workers > 1 and n_parts > 1 and not _openmp_started()
+        if fork:  # load what the forked workers inherit while the positions are shuffled
+            import threading
+
+            from watchkeeper.engines import _preload
+
+            loader = threading.Thread(target=lambda: (gazetteer or _preload.gazetteer(), coast or _preload.coast()))
+            loader.start()
+            _shuffle(store, n_parts, tmp)
+            loader.join()
             _mark("shuffle")
-            for r in ready:
-                r.result()
-            _mark("workers ready")
+        with _pool(workers, n_parts, state) as pool:
+            if not fork:  # the workers start (a fork server boots) while the positions are shuffled
+                ready = [pool.submit(_noop) for _ in range(min(workers, n_parts))]
+                _shuffle(store, n_parts, tmp)
+                _mark("shuffle")
+                for r in ready:
+                    r.result()
+                _mark("workers ready")
             first = [j.result() for j in [pool.submit(_pass1, k) for k in range(n_parts)]]
             _mark("pass 1")
-            shutil.rmtree(tmp / "positions", ignore_errors=True)
+            for k in range(n_parts):
+                (tmp / f"positions-{k}.arrow").unlink(missing_ok=True)
             cells = np.concatenate([r["cells"][0] for r in first])
             counts = np.concatenate([r["cells"][1] for r in first])
             u_cells, inv = np.unique(cells, return_inverse=True)
@@ -299,8 +384,12 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
             part_jobs = [pool.submit(_pass2_partition, k) for k in range(n_parts)]
             day_jobs = [pool.submit(_pass2_day, d) for d in days]
             second = [j.result() for j in part_jobs]
+            worker_rss = [r["peak_rss_kib"] for r in first] + [r[1] for r in second]
+            second = [r[0] for r in second]
             _mark("pass 2 partitions")
             pairs = [j.result() for j in day_jobs]
+            worker_rss += [r[1] for r in pairs]
+            pairs = [r[0] for r in pairs]
             _mark("pass 2 days")
         spans = [r["span"] for r in first if r["span"] is not None]
         per_vessel = pa.concat_tables([pa.concat_tables([r["events"] for r in first]), *second])
@@ -319,6 +408,9 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
         events = events.sort_by([("mmsi", "ascending"), ("start", "ascending"), ("type", "ascending"),
                                  ("event_id", "ascending")])
         _mark("finish")
+        LAST_RUN.update(partitions=n_parts, workers=workers, forked=fork, worker_peak_rss_kib=max(worker_rss),
+                        parent_peak_rss_kib=_peak_rss_kib())
+        LAST_RUN.pop("_t", None)
         return events, sum(r["n_rows"] for r in first)
     finally:
         _STATE.clear()
@@ -329,15 +421,32 @@ def _noop() -> None:
     return None
 
 
-_T0 = [0.0]
+# Statistics of the last run in this process: seconds per step and the workers' peak memory (read by bench/).
+LAST_RUN: dict = {}
 
 
 def _mark(step: str) -> None:
-    """Log the seconds since the previous mark (``logging`` at DEBUG, logger ``watchkeeper.engines``)."""
+    """Record (and log at DEBUG, logger ``watchkeeper.engines``) the seconds since the previous mark."""
     import logging
     import time
 
     now = time.perf_counter()
-    if step != "start":
-        logging.getLogger("watchkeeper.engines").debug("%s: %.2f s", step, now - _T0[0])
-    _T0[0] = now
+    if step == "start":
+        LAST_RUN.clear()
+        LAST_RUN.update(steps_s={}, _t=now)
+        return
+    LAST_RUN["steps_s"][step] = round(now - LAST_RUN["_t"], 3)
+    logging.getLogger("watchkeeper.engines").debug("%s: %.2f s", step, now - LAST_RUN["_t"])
+    LAST_RUN["_t"] = now
+
+
+def _peak_rss_kib() -> int:
+    """This process's peak resident memory (``VmHWM``), KiB; -1 where unknown."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1

@@ -120,6 +120,14 @@ class Tracks:
         return c
 
 
+    def set_nearest(self, gazetteer, max_distance_km: float, index: np.ndarray, distance_km: np.ndarray) -> None:
+        """Seed :meth:`nearest_place` with an answer already known (``gazetteer.nearest`` of the ``plausible``
+        rows within ``max_distance_km``), e.g. one computed by another process over the same rows."""
+        if len(index) != len(self.plausible["row"]) or len(distance_km) != len(index):
+            raise ValueError("the nearest-place answer must have one value per plausible row")
+        self.__dict__.setdefault("_nearest", {})[id(gazetteer)] = (gazetteer, float(max_distance_km), index,
+                                                                   distance_km)
+
     def nearest_place(self, gazetteer, max_distance_km: float) -> tuple[np.ndarray, np.ndarray]:
         """Nearest place of ``gazetteer`` within ``max_distance_km`` of each ``plausible`` row: ``(index, km)``
         as :meth:`watchkeeper.geo.gazetteer.Gazetteer.nearest` gives them (-1 / NaN where none).
