@@ -123,6 +123,7 @@ def test_plan_partitions():
     assert plan_partitions(2500, 1000, 1) == 3
     assert plan_partitions(MIN_PARALLEL_ROWS - 1, 10**9, 2) == 1  # small: one process does it all
     assert plan_partitions(MIN_PARALLEL_ROWS, 10**9, 2) == 2  # big enough: one partition per worker at least
+    assert plan_partitions(5_000_000, 1_000_000, 2) == 6  # a multiple of the workers
     with pytest.raises(ValueError):
         plan_partitions(10, 0, 1)
 

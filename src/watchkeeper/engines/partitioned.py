@@ -71,13 +71,13 @@ _STATE: dict = {}
 
 
 def plan_partitions(n_rows: int, partition_rows: int = DEFAULT_PARTITION_ROWS, workers: int = 1) -> int:
-    """How many partitions ``n_rows`` positions get: about ``partition_rows`` each, and at least one per worker
-    once there are ``MIN_PARALLEL_ROWS``; 1 means the local engine is the better choice."""
+    """How many partitions ``n_rows`` positions get: at most ``partition_rows`` each, and, once there are
+    ``MIN_PARALLEL_ROWS``, a multiple of ``workers``; 1 means the local engine is the better choice."""
     if partition_rows < 1:
         raise ValueError(f"partition_rows must be >= 1, not {partition_rows}")
     p = max(1, math.ceil(n_rows / partition_rows))
     if workers > 1 and n_rows >= MIN_PARALLEL_ROWS:
-        p = max(p, workers)
+        p = workers * math.ceil(p / workers)  # a multiple of the workers, so none waits idle in the last round
     return p
 
 
@@ -239,13 +239,33 @@ def _pass2_partition(k: int) -> tuple[pa.Table, int]:
     return pa.concat_tables([_events(gaps), _events(dark), _events(jumps)]), _peak_rss_kib()
 
 
-def _pass2_day(day: int) -> tuple[dict[str, np.ndarray], int]:
+def _pass2_day(day: int) -> tuple[pa.Table, dict[str, np.ndarray], int]:
+    """The encounters of one UTC day's grid points: runs of adjacent slots wholly inside the day become events
+    here; the pairs of runs that touch the day's first or last slot go back as they are, to be joined with the
+    neighbouring days' (a run can cross midnight, or last for days)."""
     _load_merged()
     s = _STATE
+    step = int(s["step_us"])
     table = pa.concat_tables([_read_arrow(f) for f in sorted((s["tmp"] / "points" / f"day={day}").iterdir())])
     pts = {name: table[name].to_numpy() for name in table.column_names}
-    pts["step_us"] = np.int64(s["step_us"])
-    return adjacency(pts, s["config"]), _peak_rss_kib()
+    pts["step_us"] = np.int64(step)
+    adj = adjacency(pts, s["config"])
+    del pts, table
+    first_slot, last_slot = -((-day * _US_DAY) // step), ((day + 1) * _US_DAY - 1) // step
+    sa, sb, slot = adj["seg_a"], adj["seg_b"], adj["slot"]
+    order = np.lexsort((slot, sb, sa))
+    sa, sb, slot = sa[order], sb[order], slot[order]
+    brk = np.flatnonzero(np.r_[True, (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1]) | (slot[1:] != slot[:-1] + 1)])
+    if len(slot):
+        lo, hi = slot[brk], np.maximum.reduceat(slot, brk)
+        edge_run = (lo == first_slot) | (hi == last_slot)
+        edge = np.zeros(len(slot), bool)
+        edge[order] = np.repeat(edge_run, np.diff(np.r_[brk, len(slot)]))
+    else:
+        edge = np.zeros(0, bool)
+    inner = {k: (v[~edge] if k != "step_us" else v) for k, v in adj.items()}
+    events = _events(encounter_events(inner, _SegmentIds(s["tmp"]), s["gazetteer"], s["config"]))
+    return events, {k: (v[edge] if k != "step_us" else v) for k, v in adj.items()}, _peak_rss_kib()
 
 
 class _SegmentIds:
@@ -387,10 +407,13 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
             worker_rss = [r["peak_rss_kib"] for r in first] + [r[1] for r in second]
             second = [r[0] for r in second]
             _mark("pass 2 partitions")
-            pairs = [j.result() for j in day_jobs]
-            worker_rss += [r[1] for r in pairs]
-            pairs = [r[0] for r in pairs]
+            days_out = [j.result() for j in day_jobs]
+            worker_rss += [r[2] for r in days_out]
+            day_events = [r[0] for r in days_out]
+            pairs = [r[1] for r in days_out]
+            del days_out
             _mark("pass 2 days")
+        _mark("workers closed")
         spans = [r["span"] for r in first if r["span"] is not None]
         per_vessel = pa.concat_tables([pa.concat_tables([r["events"] for r in first]), *second])
         is_call = pc.is_in(per_vessel["type"], pa.array(["port_visit", "dark_port_call"]))
@@ -399,11 +422,13 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
             from watchkeeper.engines import _preload
 
             gazetteer = _preload.gazetteer()
-        parts = [per_vessel,
+        parts = [per_vessel, *day_events,
                  _events(activity_surges(per_vessel.filter(is_call), config, data_start=span[0], data_end=span[1])),
                  _events(identity_change(statics, config))]
+        _mark("surges, identity changes")
         if pairs:
             parts.append(_events(encounter_events(concat_adjacency(pairs), _SegmentIds(tmp), gazetteer, config)))
+        _mark("encounters across days")
         events = pa.concat_tables(parts)
         events = events.sort_by([("mmsi", "ascending"), ("start", "ascending"), ("type", "ascending"),
                                  ("event_id", "ascending")])

@@ -13,15 +13,29 @@ Two questions are answered for arrays of positions:
 
 Both run in compiled kernels (see :mod:`watchkeeper.geo.coast_kernels`); ``docs/coast.md`` gives the
 resolution, accuracy and measured speed. Load once with :meth:`Coast.default`.
+
+Building the coast from the GeoJSON takes about a second, so :meth:`Coast.default` (through
+:meth:`Coast.cached_natural_earth`) keeps the built arrays in an uncompressed ``.npz`` file, next to numba's
+caches: ``watchkeeper/geo/__pycache__/coast-cache.npz`` when that folder is writable, else
+``$XDG_CACHE_HOME/watchkeeper`` (``~/.cache/watchkeeper``), or the folder named by ``$WATCHKEEPER_CACHE_DIR``;
+with none writable it builds in memory. The file holds only NumPy arrays (loaded without pickle) and a key: the
+SHA-256 of the vendored GeoJSON files, of this module and :mod:`~watchkeeper.geo.coast_kernels`, the detail box,
+:data:`CACHE_FORMAT`, and the NumPy, Shapely and GEOS versions. A file with another key, or one that cannot be
+read or fails its checks, is ignored and rebuilt; it is replaced atomically (temporary file + ``os.replace``).
+A cached coast answers bit for bit as a freshly built one. Delete the file to clear the cache.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import hashlib
 import math
+import os
 import threading
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -48,6 +62,11 @@ _WORLD_ISLANDS = "ne_10m_minor_islands.geojson.gz"
 _DETAIL_LAND = "ne_10m_land_corridor.geojson.gz"
 _DETAIL_ISLANDS = "ne_10m_minor_islands_corridor.geojson.gz"
 _ON_EDGE_DEG = 1e-9  # tolerance for "this vertex lies on a cut line"
+
+CACHE_FORMAT = 1
+"""Version of the layout of the coast cache file; bump it when the arrays that :class:`Coast` holds change."""
+CACHE_DIR_ENV = "WATCHKEEPER_CACHE_DIR"  # if set, the only folder where the coast cache is read and written
+_CACHE_FILE = "coast-cache.npz"
 
 
 @dataclass(frozen=True)
@@ -85,9 +104,10 @@ class Coast:
 
     Notes
     -----
-    Use :meth:`default` for the vendored Natural Earth data; it is built once per process (about a second)
-    and shared. Longitudes may lie outside [-180, 180] (they are wrapped); a NaN or infinite value, or a
-    latitude outside [-90, 90] (AIS "not available" is 91), gives ``False`` / NaN.
+    Use :meth:`default` for the vendored Natural Earth data; it is loaded once per process and shared (from
+    the on-disk cache in a few tens of ms; built in about a second when the cache is missing or stale).
+    Longitudes may lie outside [-180, 180] (they are wrapped); a NaN or infinite value, or a latitude outside
+    [-90, 90] (AIS "not available" is 91), gives ``False`` / NaN.
     """
 
     _default: Coast | None = None
@@ -110,23 +130,134 @@ class Coast:
         coast = np.concatenate([_clip_outside(world[~world_cut], box), detail[~detail_cut]])
         self._grid = _build_grid(world, world_cut, detail, detail_cut, coast, self._box_cells)
         self._tree = _build_tree(coast)
+        self._finish()
+
+    def _finish(self) -> None:
+        """The state that is not built from the polygons (shared by ``__init__`` and the cache loader)."""
         self._classes: dict[float, np.ndarray] = {}
         self._classes_lock = threading.Lock()
         self.n_coast_segments = self._tree.n_items
 
     @classmethod
     def default(cls) -> Coast:
-        """The coast from the vendored Natural Earth data, built on first use and then shared."""
+        """The coast from the vendored Natural Earth data, loaded on first use and then shared.
+
+        Loaded with :meth:`cached_natural_earth` (from the on-disk cache when valid, else built and cached);
+        thread-safe: concurrent first calls load it once.
+        """
         with cls._default_lock:
             if cls._default is None:
-                cls._default = cls.natural_earth()
+                cls._default = cls.cached_natural_earth()
             return cls._default
 
     @classmethod
     def natural_earth(cls) -> Coast:
-        """Build a new :class:`Coast` from the files vendored in ``watchkeeper/data`` (see its PROVENANCE)."""
+        """Build a new :class:`Coast` from the files vendored in ``watchkeeper/data`` (see its PROVENANCE).
+
+        Always builds (about a second) and neither reads nor writes the cache.
+        """
         world, detail = natural_earth_land()
         return cls(world, detail)
+
+    @classmethod
+    def cached_natural_earth(cls, cache_dir: str | os.PathLike | None = None) -> Coast:
+        """A new :class:`Coast` as :meth:`natural_earth` builds it, loaded from the cache file when valid.
+
+        Parameters
+        ----------
+        cache_dir : path-like, optional
+            Folder of the cache file. By default ``$WATCHKEEPER_CACHE_DIR`` if set, else
+            ``watchkeeper/geo/__pycache__`` if writable, else ``$XDG_CACHE_HOME/watchkeeper`` (or
+            ``~/.cache/watchkeeper``); the file is read from the first of these that holds a valid one.
+
+        Notes
+        -----
+        A missing, unreadable, corrupt or stale file (another key: see the module docstring) is ignored: the
+        coast is built and the file written atomically in the first folder that accepts it, or not at all
+        (never an error). The result answers exactly as :meth:`natural_earth`'s.
+        """
+        folders = [Path(cache_dir)] if cache_dir is not None else _cache_dirs()
+        try:
+            key = _cache_key()
+        except OSError:  # a source that cannot be read for hashing: build without the cache
+            return cls.natural_earth()
+        for folder in folders:
+            coast = cls._load_cache(folder / _CACHE_FILE, key)
+            if coast is not None:
+                return coast
+        coast = cls.natural_earth()
+        for folder in folders:
+            if coast._save_cache(folder, key):
+                break
+        return coast
+
+    def _cache_arrays(self) -> dict[str, np.ndarray]:
+        g, t = self._grid, self._tree
+        return {
+            "detail_box_deg": np.array(self.detail_box_deg, dtype=np.float64),
+            "box_cells": np.array(self._box_cells, dtype=np.int64),
+            "flags": g.flags, "cells": g.cells, "cell_start": g.cell_start, "cell_edges": g.cell_edges,
+            "edges": g.edges, "seg": t.seg, "boxes": t.boxes, "first_child": t.first_child, "hint": t.hint,
+            "tree_sizes": np.array([t.n_items, t.stack_size, t.heap_size], dtype=np.int64),
+        }
+
+    def _save_cache(self, folder: Path, key: str) -> bool:
+        """Write the cache file into ``folder`` atomically; whether it was written."""
+        tmp = folder / f".{_CACHE_FILE}.{os.getpid()}.{threading.get_ident()}.{os.urandom(4).hex()}.tmp"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # permissions as the umask allows
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, key=np.array(key), **self._cache_arrays())
+            os.replace(tmp, folder / _CACHE_FILE)  # readers see the old file or the new one, never a part
+            return True
+        except Exception:  # noqa: BLE001 - a folder that does not take the file (read-only, full) is skipped
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+
+    @classmethod
+    def _load_cache(cls, path: Path, key: str) -> Coast | None:
+        """The coast held in the cache file at ``path``, or None if it is missing, stale or not valid."""
+        try:
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:  # f: closed even if np.load fails
+                if set(z.files) != {"key", *_CACHE_LAYOUT}:
+                    return None
+                stored = z["key"]
+                if stored.shape != () or stored.dtype.kind != "U" or str(stored) != key:
+                    return None
+                a = {name: z[name] for name in _CACHE_LAYOUT}
+            coast = cls.__new__(cls)
+            if not coast._restore(a):
+                return None
+            return coast
+        except Exception:  # noqa: BLE001 - missing, truncated, corrupt (zip CRC), unreadable: rebuild
+            return None
+
+    def _restore(self, a: dict[str, np.ndarray]) -> bool:
+        """Set the built state from cached arrays after checking their types and shapes; whether they passed."""
+        for name, (dtype, ndim) in _CACHE_LAYOUT.items():
+            v = a[name]
+            if v.dtype != np.dtype(dtype) or v.ndim != ndim or not v.flags.c_contiguous or not v.flags.writeable:
+                return False
+        box, box_cells, sizes = a["detail_box_deg"], a["box_cells"], a["tree_sizes"]
+        n_cells, n_edges, n_nodes = len(a["cells"]), len(a["edges"]), len(a["boxes"])
+        n_items, stack_size, heap_size = (int(v) for v in sizes) if sizes.shape == (3,) else (-1, -1, -1)
+        if not (
+            box.shape == (4,) and box_cells.shape == (4,) and a["flags"].shape == (K.N_ROWS, K.N_COLS)
+            and a["cell_start"].shape == (n_cells + 1,) and a["edges"].shape == (n_edges, 4)
+            and a["seg"].shape == (n_items, K.SEG_FIELDS) and a["boxes"].shape == (n_nodes, 6)
+            and a["first_child"].shape == (n_nodes + 1,) and a["hint"].shape == (180, 360)
+            and 0 < n_items <= n_nodes and stack_size > 0 and heap_size > 0
+        ):
+            return False
+        self.detail_box_deg = tuple(float(v) for v in box)
+        self._box_cells = tuple(int(v) for v in box_cells)
+        self._grid = _Grid(a["flags"], a["cells"], a["cell_start"], a["cell_edges"], a["edges"])
+        self._tree = _Tree(a["seg"], a["boxes"], a["first_child"], n_items, stack_size, heap_size, a["hint"])
+        self._finish()
+        return True
 
     def __reduce__(self):
         # a Dask task that carries the default coast rebuilds (or reuses) it in the worker process
@@ -218,6 +349,43 @@ def distance_to_shore_km(lat, lon) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ loading
+
+_CACHE_LAYOUT = {  # name: (dtype, ndim) of each array in the cache file (besides "key")
+    "detail_box_deg": ("float64", 1), "box_cells": ("int64", 1), "flags": ("uint8", 2), "cells": ("int64", 1),
+    "cell_start": ("int64", 1), "cell_edges": ("int64", 1), "edges": ("float64", 2), "seg": ("float64", 2),
+    "boxes": ("float64", 2), "first_child": ("int64", 1), "hint": ("int64", 2), "tree_sizes": ("int64", 1),
+}
+
+
+def _cache_dirs() -> list[Path]:
+    """Folders for the coast cache, in order of preference (see :meth:`Coast.cached_natural_earth`)."""
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        return [Path(env)]
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    user = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return [Path(__file__).resolve().parent / "__pycache__", user / "watchkeeper"]
+
+
+def _cache_key() -> str:
+    """SHA-256 over everything the built coast depends on: inputs, code, layout and library versions."""
+    h = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        h.update(f"{label}:{len(data)}:".encode())
+        h.update(data)
+
+    add("format", str(CACHE_FORMAT).encode())
+    add("box", repr(tuple(float(v) for v in DETAIL_BOX_DEG)).encode())
+    versions = f"numpy {np.__version__} shapely {shapely.__version__} geos {shapely.geos_version_string}"
+    add("versions", versions.encode())
+    for module in (__file__, K.__file__):
+        add(f"code {Path(module).name}", Path(module).read_bytes())
+    data = resources.files("watchkeeper").joinpath(_DATA)
+    for name in (_WORLD_LAND, _WORLD_ISLANDS, _DETAIL_LAND, _DETAIL_ISLANDS):
+        add(f"data {name}", data.joinpath(name).read_bytes())
+    return h.hexdigest()
+
 
 
 def natural_earth_land() -> tuple[np.ndarray, np.ndarray]:
