@@ -168,8 +168,8 @@ EVENTS = pa.schema(
         _f("port_locode", pa.string(), "", "UN/LOCODE of the port (5 characters, no space) when known."),
         _f("port_lat", pa.float64(), "deg", "WGS84 latitude of the port's reference point; set with `port_name`."),
         _f("port_lon", pa.float64(), "deg", "WGS84 longitude of the port's reference point; set with `port_name`."),
-        _f("confidence", pa.float64(), "0-1", "How sure the rule is of the event, from 0 to 1 (type-specific).",
-           False),
+        _f("confidence", pa.float64(), "0-1",
+           "How sure the rule is of the event, from 0 to 1 (type-specific), rounded to 9 decimals.", False),
         _f("details", pa.string(), "JSON",
            "Type-specific details as the text of a JSON object, units in the key names (`duration_h`, "
            "`distance_km`, ...); exported as an object.", False),

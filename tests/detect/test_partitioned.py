@@ -186,3 +186,58 @@ def test_adjacency_by_day_equals_adjacency_of_all(simulated):
     split, full = concat_adjacency(parts), adjacency(pts, CFG)
     key = lambda a: sorted(zip(a["seg_a"].tolist(), a["seg_b"].tolist(), a["slot"].tolist()))  # noqa: E731
     assert len(full["slot"]) > 0 and key(split) == key(full)
+
+
+def _write_store(db, positions):
+    from watchkeeper.schema import STATICS
+
+    with Store.open(db, create=True) as store:
+        sid = store.begin_source("hand-made-" + str(positions.num_rows), 0, "hand-made", "arrow")
+        w = store.writer(sid)
+        w.write("positions", positions)
+        w.write("statics", STATICS.empty_table())
+        w.close()
+        w.publish()
+        store.complete_source(sid, {"positions": positions.num_rows, "statics": 0})
+
+
+def test_encounter_across_midnight_and_a_port_pair(tmp_path):
+    """An encounter at sea from 22:00 to 02:00 (its run is split between two days' workers and joined), two ships
+    moored side by side in Vladivostok across midnight (never an encounter, pruned by place), and ships elsewhere
+    so that there are several partitions: both engines give the same events, and exactly one encounter."""
+    from watchkeeper.schema import POSITIONS
+
+    t0 = 1_709_935_200  # 2024-03-08 22:00 UTC
+    rows = {k: [] for k in ("mmsi", "ts", "lat", "lon", "sog_kn", "line")}
+
+    def track(mmsi, lat0, lon0, start_s, hours, dlat_per_h=0.0, dlon_per_h=0.0, sog=0.4, step_s=60):
+        for i in range(int(hours * 3600 / step_s)):
+            h = i * step_s / 3600
+            rows["mmsi"].append(mmsi)
+            rows["ts"].append((start_s + i * step_s) * 1_000_000)
+            rows["lat"].append(lat0 + dlat_per_h * h)
+            rows["lon"].append(lon0 + dlon_per_h * h)
+            rows["sog_kn"].append(sog)
+            rows["line"].append(len(rows["line"]) + 1)
+
+    track(273000001, 40.0, 135.0, t0, 4.0, dlon_per_h=0.005)  # the pair at sea, 200 m apart, drifting east
+    track(273000002, 40.0018, 135.0, t0, 4.0, dlon_per_h=0.005)
+    track(273000003, 43.1100, 131.8800, t0 - 7200, 8.0, sog=0.0)  # moored side by side in Vladivostok
+    track(273000004, 43.1102, 131.8805, t0 - 7200, 8.0, sog=0.0)
+    for k in range(12):  # steaming elsewhere: more rows, more partitions
+        track(244000000 + k, 52.0 + k * 0.2, 3.0, t0 - 7200, 8.0, dlon_per_h=0.25, sog=12.0)
+    n = len(rows["mmsi"])
+    cols = {name: pa.nulls(n, f.type) for name, f in zip(POSITIONS.names, POSITIONS)}
+    cols.update(mmsi=pa.array(rows["mmsi"], pa.int32()), ts=pa.array(rows["ts"], POSITIONS.field("ts").type),
+                lat=pa.array(rows["lat"]), lon=pa.array(rows["lon"]), sog_kn=pa.array(rows["sog_kn"], pa.float32()),
+                msg_type=pa.array([1] * n, pa.int8()), source_id=pa.array([1] * n, pa.int32()),
+                line=pa.array(rows["line"], pa.int64()), line_last=pa.array(rows["line"], pa.int64()))
+    db = tmp_path / "db"
+    _write_store(db, pa.table(cols, schema=POSITIONS))
+    local, _, _ = _detect(db, workers=1, partition_rows=10**9)
+    enc = local.filter(pa.compute.equal(local["type"], "encounter"))
+    assert sorted(enc["mmsi"].to_pylist()) == [273000001, 273000002]  # the sea pair only, both rows
+    assert enc["start"][0].as_py().hour == 22 and enc["end"][0].as_py().hour in (1, 2)
+    for workers in (2, 1):
+        part, _, _ = _detect(db, workers=workers, partition_rows=2000)
+        assert part.equals(local)

@@ -297,8 +297,9 @@ def encounter_points(c: dict[str, np.ndarray], config: Config | None = None) -> 
 def adjacency(pts: dict[str, np.ndarray], config: Config | None = None) -> dict[str, np.ndarray]:
     """The adjacent pairs among grid points ``pts`` (:func:`encounter_points`, of one or many partitions; segment
     codes unique across them): one record per pair and slot, side ``a`` the smaller MMSI, with each side's
-    :data:`POINT_FIELDS` suffixed ``_a``/``_b``, ``slot`` and ``distance_km``. Pairs exist only within a slot, so
-    the points of different slots (e.g. of different days) can be searched separately and the records concatenated.
+    :data:`POINT_FIELDS` (and any other per-point array of ``pts``) suffixed ``_a``/``_b``, ``slot`` and
+    ``distance_km``. Pairs exist only within a slot, so the points of different slots (e.g. of different days) can
+    be searched separately and the records concatenated.
     """
     config = config or Config()
     i, j, dist_km, _ = adjacent_pairs(pts["slot"], pts["lat"], pts["lon"], pts["mmsi"],
@@ -306,11 +307,45 @@ def adjacency(pts: dict[str, np.ndarray], config: Config | None = None) -> dict[
     swap = pts["mmsi"][i] > pts["mmsi"][j]
     a, b = np.where(swap, j, i), np.where(swap, i, j)  # a: the smaller MMSI
     out = {"slot": pts["slot"][a], "distance_km": dist_km}
-    for k in POINT_FIELDS:
-        if k != "slot":
+    for k in pts:
+        if k not in ("slot", "step_us"):
             out[k + "_a"], out[k + "_b"] = pts[k][a], pts[k][b]
     out["step_us"] = np.int64(pts["step_us"])
     return out
+
+
+def in_port_radius_km(config: Config) -> float:
+    """Radius around one port or anchorage within which a run's points, all of them, make the run's median
+    location closer than ``min_port_distance_km`` to that place, so the run can never be an encounter.
+
+    The median latitude and longitude lie within the bounding box of the points, and the box of points within
+    ``r`` of a place lies within ``r * sqrt(2)`` of it; 0.9 of ``min_port_distance_km / sqrt(2)`` leaves a margin
+    far beyond the planar approximation at these distances. 0 when there is no port rule.
+    """
+    return 0.9 * float(config.encounter.min_port_distance_km) / math.sqrt(2.0)
+
+
+def run_pieces(adj: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The runs of :func:`adjacency` records ``adj`` (consecutive slots of the same two segments), as
+    ``(order, starts, ends)``: records in (segment a, segment b, slot) order and the first and last position of
+    each run in that order."""
+    sa, sb, slot = adj["seg_a"], adj["seg_b"], adj["slot"]
+    order = np.lexsort((slot, sb, sa))
+    sa, sb, slot = sa[order], sb[order], slot[order]
+    brk = np.r_[True, (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1]) | (slot[1:] != slot[:-1] + 1)]
+    starts = np.flatnonzero(brk)
+    return order, starts, np.r_[starts[1:], len(slot)] - 1
+
+
+def run_place(adj: dict[str, np.ndarray], order: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per run of :func:`run_pieces`: the place (``place_a``/``place_b`` of the records: the place within
+    :func:`in_port_radius_km` of each point, -1 for none) that every point of the run lies near, else -1."""
+    if not len(starts):
+        return np.empty(0, np.int64)
+    pa_, pb_ = adj["place_a"][order], adj["place_b"][order]
+    lo = np.minimum(np.minimum.reduceat(pa_, starts), np.minimum.reduceat(pb_, starts))
+    hi = np.maximum(np.maximum.reduceat(pa_, starts), np.maximum.reduceat(pb_, starts))
+    return np.where((lo == hi) & (lo >= 0), lo, -1)
 
 
 def concat_adjacency(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

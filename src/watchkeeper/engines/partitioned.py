@@ -3,9 +3,10 @@
 The local engine reads the whole store at once, so its memory grows with the store. This engine gives the same
 events (the same rows and ids; tests compare the two) while holding only a few partitions at a time:
 
-1. **Shuffle.** DuckDB streams the store's positions into ``P`` partitions by ``mmsi % P`` (Parquet files in a
-   temporary folder inside the store), ``P`` chosen so that a partition holds about ``partition_rows`` rows.
-   Every row of an MMSI lands in the same partition, so segmentation and every per-vessel rule see whole tracks.
+1. **Shuffle.** One streaming pass over the store's Parquet files (Arrow batches) splits the positions into ``P``
+   partitions by ``mmsi % P``, appended to uncompressed Arrow IPC files in a temporary folder inside the store;
+   ``P`` is chosen so that a partition holds at most ``partition_rows`` rows (a multiple of the workers). Every row
+   of an MMSI lands in the same partition, so segmentation and every per-vessel rule see whole tracks.
 2. **Pass 1, per partition** (``workers`` processes): segmentation; the per-vessel detectors that need nothing
    from other vessels (port visits, loitering, MMSI conflicts, invalid identity); and the additive summaries of
    the partition that the rules spanning all vessels need: reception counts per cell and day
@@ -13,19 +14,24 @@ events (the same rows and ids; tests compare the two) while holding only a few p
    (:func:`~watchkeeper.detect.gaps.area_runs`), vessels per inland-water cell
    (:func:`~watchkeeper.detect.spoofing.inland_cell_vessels`) and the encounter grid points
    (:func:`~watchkeeper.detect.encounters.encounter_points`, written per UTC day). The partition's track arrays
-   are kept on disk for pass 2.
+   go to disk for pass 2 (in their narrowest exact types) and its positions file is deleted.
 3. **Merge.** The summaries add up exactly (they are counts over disjoint sets of vessels, or unions of time
    spans), giving the reception grid, area runs and cell counts of the whole store.
 4. **Pass 2** (``workers`` processes): per partition, AIS gaps scored against the whole store's reception, dark
-   port calls and position jumps; per UTC day, the adjacent pairs of encounter grid points of every vessel (pairs
-   exist only within one grid instant, so days are independent).
-5. **Finish** (this process): encounter runs from the adjacent pairs, activity surges from the port visits and dark
-   port calls, identity changes from the statics (an IMO moving between MMSIs spans partitions).
+   port calls and position jumps; per UTC day, the adjacent pairs of every vessel's encounter grid points (pairs
+   exist only within one grid instant, so days are independent), and the encounters whose runs lie wholly inside
+   the day.
+5. **Finish** (this process): encounters from the runs that touch a day's first or last slot (joined across
+   days), activity surges from the port visits and dark port calls, identity changes from the statics (an IMO
+   moving between MMSIs spans partitions).
 
 Peak memory is about ``workers`` partitions plus one day of encounter grid points, the statics and the events;
-it does not grow with the number of positions. Workers are forked from a fork server that has loaded the default
-gazetteer and coastline once (a fresh interpreter: forking a process in which Numba's OpenMP threads have run is
-unsafe). With one worker every step runs in this process.
+it does not grow with the number of positions. Temporary disk is about 100 bytes a position at most (the
+shuffled positions, then the track arrays and grid points), removed as the steps finish and at the end; a
+folder left by a killed run is removed by the next. Workers are forked from this process when no parallel Numba
+kernel has run in it yet (the command line's case), else from a fork server that has loaded the default gazetteer
+and coastline (forking a process in which OpenMP threads have run is unsafe). With one worker every step runs in
+this process.
 """
 
 from __future__ import annotations
@@ -45,7 +51,14 @@ import pyarrow.compute as pc
 
 from watchkeeper.config import Config
 from watchkeeper.detect.dark_port_calls import dark_port_calls
-from watchkeeper.detect.encounters import adjacency, concat_adjacency, encounter_events, encounter_points
+from watchkeeper.detect.encounters import (
+    adjacency,
+    encounter_events,
+    encounter_points,
+    in_port_radius_km,
+    run_pieces,
+    run_place,
+)
 from watchkeeper.detect.gaps import ais_gaps, area_runs, merge_area_runs
 from watchkeeper.detect.identity import identity_change, invalid_identity
 from watchkeeper.detect.loitering import loitering
@@ -189,6 +202,7 @@ def _pass1(k: int) -> dict:
     statics = s["statics"].filter(pa.array(s["statics_bucket"] == k))
     n_positions = positions.num_rows
     tracks = segment_tracks(positions, config)
+    (tmp / f"positions-{k}.arrow").unlink(missing_ok=True)  # the track arrays hold what is needed from here
     tracks.nearest_place(gaz, _radius_km(config))
     events = [port_visits(tracks, gaz, config), loitering(tracks, gaz, config), mmsi_conflicts(tracks, config),
               invalid_identity(statics, positions, config)]
@@ -205,6 +219,10 @@ def _pass1(k: int) -> dict:
     step_us = int(pts.pop("step_us"))
     out["step_us"] = step_us
     pts["seg"] = pts["seg"] + (np.int64(k) << _SEG_BITS)
+    # the place each point lies near, if any: runs whose points all lie near one place are never encounters
+    radius = in_port_radius_km(config)
+    pts["place"] = (gaz.nearest(pts["lat"], pts["lon"], radius)[0] if radius > 0 and len(pts["lat"])
+                    else np.full(len(pts["lat"]), -1, np.int64))
     day = (pts["slot"] * step_us) // _US_DAY
     order = np.argsort(day, kind="stable")
     day_sorted = day[order]
@@ -233,6 +251,7 @@ def _pass2_partition(k: int) -> tuple[pa.Table, int]:
     s = _STATE
     config, gaz, coast, tmp = s["config"], s["gazetteer"], s["coast"], s["tmp"]
     tracks = _load_tracks(tmp / f"tracks-{k}", gaz, _radius_km(config))
+    shutil.rmtree(tmp / f"tracks-{k}", ignore_errors=True)
     gaps = ais_gaps(tracks, s["grid"], coast, config, area=s["area"])
     dark = dark_port_calls(gaps, gaz, config, segmented=tracks)
     jumps = position_jumps(tracks, coast, config, gazetteer=gaz, cell_vessels=s["cells"])
@@ -240,9 +259,10 @@ def _pass2_partition(k: int) -> tuple[pa.Table, int]:
 
 
 def _pass2_day(day: int) -> tuple[pa.Table, dict[str, np.ndarray], int]:
-    """The encounters of one UTC day's grid points: runs of adjacent slots wholly inside the day become events
-    here; the pairs of runs that touch the day's first or last slot go back as they are, to be joined with the
-    neighbouring days' (a run can cross midnight, or last for days)."""
+    """The encounters of one UTC day's grid points. Runs of adjacent slots wholly inside the day become events here
+    (those whose points all lie near one port are skipped: they never are). Runs that touch the day's first or
+    last slot may go on in the neighbouring days: their records are written to ``edges/day=D.arrow`` and a summary
+    of each (segments, first and last slot, place) goes back, to be joined across days."""
     _load_merged()
     s = _STATE
     step = int(s["step_us"])
@@ -252,20 +272,66 @@ def _pass2_day(day: int) -> tuple[pa.Table, dict[str, np.ndarray], int]:
     adj = adjacency(pts, s["config"])
     del pts, table
     first_slot, last_slot = -((-day * _US_DAY) // step), ((day + 1) * _US_DAY - 1) // step
-    sa, sb, slot = adj["seg_a"], adj["seg_b"], adj["slot"]
-    order = np.lexsort((slot, sb, sa))
-    sa, sb, slot = sa[order], sb[order], slot[order]
-    brk = np.flatnonzero(np.r_[True, (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1]) | (slot[1:] != slot[:-1] + 1)])
-    if len(slot):
-        lo, hi = slot[brk], np.maximum.reduceat(slot, brk)
-        edge_run = (lo == first_slot) | (hi == last_slot)
-        edge = np.zeros(len(slot), bool)
-        edge[order] = np.repeat(edge_run, np.diff(np.r_[brk, len(slot)]))
+    order, starts, ends = run_pieces(adj)
+    slot = adj["slot"][order]
+    lo, hi = slot[starts], slot[ends]
+    place = run_place(adj, order, starts)
+    edge_run = (lo == first_slot) | (hi == last_slot)
+    piece = np.empty(len(slot), np.int64)
+    piece[order] = np.repeat(np.arange(len(starts)), ends - starts + 1)
+
+    def records(mask_runs):
+        keep = mask_runs[piece]
+        return {k: (v[keep] if k != "step_us" else v) for k, v in adj.items()}
+
+    events = _events(encounter_events(records(~edge_run & (place < 0)), _SegmentIds(s["tmp"]), s["gazetteer"],
+                                      s["config"]))
+    edge = records(edge_run)
+    summary = {"seg_a": adj["seg_a"][order][starts][edge_run], "seg_b": adj["seg_b"][order][starts][edge_run],
+               "lo": lo[edge_run], "hi": hi[edge_run], "place": place[edge_run],
+               "piece": np.flatnonzero(edge_run), "day": np.full(int(edge_run.sum()), day, np.int64)}
+    if len(edge["slot"]):
+        edge["piece"] = piece[edge_run[piece]]
+        folder = s["tmp"] / "edges"
+        folder.mkdir(exist_ok=True)
+        _write_arrow(pa.table({k: v for k, v in edge.items() if k != "step_us"}), folder / f"day={day}.arrow")
+    return events, summary, _peak_rss_kib()
+
+
+def _edge_encounters(summaries: list[dict[str, np.ndarray]], tmp: Path, step_us: int, gazetteer: Gazetteer,
+                     config: Config) -> pa.Table:
+    """Encounters from the runs that touch a day's edge: pieces of consecutive days join into runs; a run too
+    short (the duration rule of :func:`~watchkeeper.detect.encounters.encounter_events`) or whose points all lie
+    near one place is dropped from its summary alone; the records of the others are read back and judged."""
+    su = {k: np.concatenate([x[k] for x in summaries]) for k in summaries[0]}
+    if not len(su["lo"]):
+        return _events(encounter_events({"slot": np.empty(0, np.int64), "step_us": np.int64(step_us)}, [],
+                                        gazetteer, config))
+    o = np.lexsort((su["lo"], su["seg_b"], su["seg_a"]))
+    su = {k: v[o] for k, v in su.items()}
+    new = np.r_[True, (su["seg_a"][1:] != su["seg_a"][:-1]) | (su["seg_b"][1:] != su["seg_b"][:-1])
+                | (su["lo"][1:] != su["hi"][:-1] + 1)]
+    starts = np.flatnonzero(new)
+    run = np.cumsum(new) - 1
+    lo, hi = su["lo"][starts], np.maximum.reduceat(su["hi"], starts)
+    p_lo, p_hi = np.minimum.reduceat(su["place"], starts), np.maximum.reduceat(su["place"], starts)
+    one_place = (p_lo == p_hi) & (p_lo >= 0)
+    duration_h = (hi - lo) * step_us / 3.6e9  # as encounter_events computes it
+    keep = (duration_h >= config.encounter.min_duration_h) & ~one_place
+    kept = keep[run]
+    parts = []
+    for day in np.unique(su["day"][kept]).tolist():
+        pieces = su["piece"][kept & (su["day"] == day)]
+        table = _read_arrow(tmp / "edges" / f"day={day}.arrow")
+        rec = {name: table[name].to_numpy() for name in table.column_names}
+        sel = np.isin(rec["piece"], pieces)
+        parts.append({k: v[sel] for k, v in rec.items()})
+    if not parts:
+        adj = {"slot": np.empty(0, np.int64), "step_us": np.int64(step_us)}
     else:
-        edge = np.zeros(0, bool)
-    inner = {k: (v[~edge] if k != "step_us" else v) for k, v in adj.items()}
-    events = _events(encounter_events(inner, _SegmentIds(s["tmp"]), s["gazetteer"], s["config"]))
-    return events, {k: (v[edge] if k != "step_us" else v) for k, v in adj.items()}, _peak_rss_kib()
+        adj = {k: np.concatenate([x[k] for x in parts]) for k in parts[0]}
+        adj["step_us"] = np.int64(step_us)
+    return _events(encounter_events(adj, _SegmentIds(tmp), gazetteer, config))
 
 
 class _SegmentIds:
@@ -362,6 +428,8 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
     Returns ``(events, n_positions)``: the events in the local engine's order
     (:func:`watchkeeper.engines.local.detect_all` gives the same table) and the number of positions read.
     """
+    for stale in store.root.glob("_detect-*"):  # left by a run that was killed (the store admits one process)
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix="_detect-", dir=store.root))
     silence_us = int(float(config.ais_gap.area_max_silence_h) * 3_600_000_000)
     _mark("start")
@@ -389,8 +457,6 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
                 _mark("workers ready")
             first = [j.result() for j in [pool.submit(_pass1, k) for k in range(n_parts)]]
             _mark("pass 1")
-            for k in range(n_parts):
-                (tmp / f"positions-{k}.arrow").unlink(missing_ok=True)
             cells = np.concatenate([r["cells"][0] for r in first])
             counts = np.concatenate([r["cells"][1] for r in first])
             u_cells, inv = np.unique(cells, return_inverse=True)
@@ -410,7 +476,7 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
             days_out = [j.result() for j in day_jobs]
             worker_rss += [r[2] for r in days_out]
             day_events = [r[0] for r in days_out]
-            pairs = [r[1] for r in days_out]
+            edge_runs = [r[1] for r in days_out]
             del days_out
             _mark("pass 2 days")
         _mark("workers closed")
@@ -426,8 +492,8 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
                  _events(activity_surges(per_vessel.filter(is_call), config, data_start=span[0], data_end=span[1])),
                  _events(identity_change(statics, config))]
         _mark("surges, identity changes")
-        if pairs:
-            parts.append(_events(encounter_events(concat_adjacency(pairs), _SegmentIds(tmp), gazetteer, config)))
+        if edge_runs:
+            parts.append(_edge_encounters(edge_runs, tmp, int(merged["step_us"]), gazetteer, config))
         _mark("encounters across days")
         events = pa.concat_tables(parts)
         events = events.sort_by([("mmsi", "ascending"), ("start", "ascending"), ("type", "ascending"),
