@@ -121,7 +121,9 @@ def _shuffle(store, n_parts: int, tmp: Path) -> None:
     try:
         if store.has_rows("positions"):
             data = ds.dataset(str(store.root / "positions"), format="parquet", partitioning="hive")
-            for batch in data.to_batches(columns=POSITIONS.names, batch_size=1 << 20):
+            # little read-ahead: memory stays at a few batches whatever the store's size
+            for batch in data.to_batches(columns=POSITIONS.names, batch_size=1 << 20, batch_readahead=2,
+                                         fragment_readahead=1):
                 table = pa.Table.from_batches([batch]).cast(POSITIONS)
                 bucket = _bucket_of(table["mmsi"], n_parts)
                 counts = np.bincount(bucket, minlength=n_parts)
