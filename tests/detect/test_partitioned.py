@@ -241,4 +241,3 @@ def test_encounter_across_midnight_and_a_port_pair(tmp_path):
     for workers in (2, 1):
         part, _, _ = _detect(db, workers=workers, partition_rows=2000)
         assert part.equals(local)
-
