@@ -35,7 +35,7 @@ from numba import njit
 
 from watchkeeper.config import Config
 from watchkeeper.detect.events import make_events
-from watchkeeper.detect.port_visits import ref, track_arrays
+from watchkeeper.detect.port_visits import track_arrays
 from watchkeeper.geo.gazetteer import Gazetteer
 from watchkeeper.geo.sphere import EARTH_RADIUS_KM, haversine_km_scalar
 from watchkeeper.tracks.arrays import run_rows

@@ -199,7 +199,7 @@ def _load_tracks(folder: Path, gazetteer: Gazetteer, radius_km: float) -> Tracks
 # --- pass 1 -------------------------------------------------------------------------------------------------
 def _pass1(k: int) -> dict:
     s = _STATE
-    config, gaz, tmp, n_parts = s["config"], s["gazetteer"], s["tmp"], s["n_parts"]
+    config, gaz, tmp = s["config"], s["gazetteer"], s["tmp"]
     positions = _read_arrow(tmp / f"positions-{k}.arrow")
     statics = s["statics"].filter(pa.array(s["statics_bucket"] == k))
     n_positions = positions.num_rows
