@@ -111,16 +111,25 @@ def _radius_km(config: Config) -> float:
                float(config.loitering.near_port_km), float(config.position_jump.inland_water_place_km))
 
 
-def _shuffle(store, n_parts: int, tmp: Path) -> None:
-    """The store's positions as ``tmp/positions-K.arrow`` (Arrow IPC, uncompressed), K = mmsi % n_parts: one
-    streaming pass over the Parquet files in batches, each batch split by partition and appended."""
+def _store_files(store) -> list[str]:
+    """The store's positions files, largest first (so the shuffle tasks that take them round-robin get even
+    shares)."""
+    files = list((store.root / "positions").glob("*/*.parquet"))
+    return [str(p) for p in sorted(files, key=lambda p: (-p.stat().st_size, str(p)))]
+
+
+def _shuffle(files: list[str], task: int) -> None:
+    """Split ``files`` (Parquet files of the store's positions, hive-partitioned by day) by partition,
+    ``mmsi % n_parts``, into uncompressed Arrow IPC files ``positions-K-<task>.arrow``: one streaming pass in
+    batches, each batch split and appended."""
     import pyarrow.dataset as ds
     import pyarrow.ipc as ipc
 
-    writers = [ipc.new_file(str(tmp / f"positions-{k}.arrow"), POSITIONS) for k in range(n_parts)]
+    tmp, n_parts = _STATE["tmp"], _STATE["n_parts"]
+    writers = [ipc.new_file(str(tmp / f"positions-{k}-{task}.arrow"), POSITIONS) for k in range(n_parts)]
     try:
-        if store.has_rows("positions"):
-            data = ds.dataset(str(store.root / "positions"), format="parquet", partitioning="hive")
+        if files:
+            data = ds.dataset(files, format="parquet")
             # little read-ahead: memory stays at a few batches whatever the store's size
             for batch in data.to_batches(columns=POSITIONS.names, batch_size=1 << 20, batch_readahead=2,
                                          fragment_readahead=1):
@@ -136,6 +145,16 @@ def _shuffle(store, n_parts: int, tmp: Path) -> None:
     finally:
         for w in writers:
             w.close()
+
+
+def _read_partition(tmp: Path, k: int) -> pa.Table:
+    """Partition ``k``'s positions from every shuffle task's file (in task order), the files then deleted (their
+    memory maps stay readable)."""
+    paths = sorted(tmp.glob(f"positions-{k}-*.arrow"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+    tables = [_read_arrow(p) for p in paths]
+    for p in paths:
+        p.unlink(missing_ok=True)
+    return pa.concat_tables(tables) if tables else POSITIONS.empty_table()
 
 
 def _read_arrow(path: Path) -> pa.Table:
@@ -200,11 +219,10 @@ def _load_tracks(folder: Path, gazetteer: Gazetteer, radius_km: float) -> Tracks
 def _pass1(k: int) -> dict:
     s = _STATE
     config, gaz, tmp = s["config"], s["gazetteer"], s["tmp"]
-    positions = _read_arrow(tmp / f"positions-{k}.arrow")
+    positions = _read_partition(tmp, k)
     statics = s["statics"].filter(pa.array(s["statics_bucket"] == k))
     n_positions = positions.num_rows
     tracks = segment_tracks(positions, config)
-    (tmp / f"positions-{k}.arrow").unlink(missing_ok=True)  # the track arrays hold what is needed from here
     tracks.nearest_place(gaz, _radius_km(config))
     events = [port_visits(tracks, gaz, config), loitering(tracks, gaz, config), mmsi_conflicts(tracks, config),
               invalid_identity(statics, positions, config)]
@@ -439,24 +457,13 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
         state = {"config": config, "gazetteer": gazetteer, "coast": coast, "tmp": tmp, "n_parts": n_parts,
                  "statics": statics, "statics_bucket": _bucket_of(statics["mmsi"], n_parts)}
         fork = workers > 1 and n_parts > 1 and not _openmp_started()
-        if fork:  # load what the forked workers inherit while the positions are shuffled
-            import threading
-
-            from watchkeeper.engines import _preload
-
-            loader = threading.Thread(target=lambda: (gazetteer or _preload.gazetteer(), coast or _preload.coast()))
-            loader.start()
-            _shuffle(store, n_parts, tmp)
-            loader.join()
-            _mark("shuffle")
+        files = _store_files(store)
+        n_tasks = max(1, min(workers, len(files)))
         with _pool(workers, n_parts, state) as pool:
-            if not fork:  # the workers start (a fork server boots) while the positions are shuffled
-                ready = [pool.submit(_noop) for _ in range(min(workers, n_parts))]
-                _shuffle(store, n_parts, tmp)
-                _mark("shuffle")
-                for r in ready:
-                    r.result()
-                _mark("workers ready")
+            # the shuffle in parallel: task t splits files t, t + n_tasks, ... (largest first)
+            for j in [pool.submit(_shuffle, files[t::n_tasks], t) for t in range(n_tasks)]:
+                j.result()
+            _mark("shuffle")
             first = [j.result() for j in [pool.submit(_pass1, k) for k in range(n_parts)]]
             _mark("pass 1")
             cells = np.concatenate([r["cells"][0] for r in first])
@@ -508,10 +515,6 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
     finally:
         _STATE.clear()
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _noop() -> None:
-    return None
 
 
 # Statistics of the last run in this process: seconds per step and the workers' peak memory (read by bench/).
