@@ -67,7 +67,10 @@ def area_runs(lat, lon, t, max_silence_us: int) -> dict[str, np.ndarray]:
     of their union."""
     lat_i, lon_i = _area_cells(lat, lon)
     cell = lat_i * (360 // AREA_CELL_DEG) + lon_i
-    order = np.lexsort((t, cell))
+    if len(t) and int(t.max()) - int(t.min()) < (1 << 50):  # (cell, time) as one int64 key: one argsort
+        order = np.argsort((cell << 50) | (t - t.min()))
+    else:
+        order = np.lexsort((t, cell))
     c_sorted, t_sorted = cell[order], t[order]
     if not len(t_sorted):
         return {"cell": np.empty(0, np.int64), "start": np.empty(0, np.int64), "end": np.empty(0, np.int64)}
