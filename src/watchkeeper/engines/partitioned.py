@@ -79,7 +79,8 @@ MIN_PARALLEL_ROWS = 400_000
 _SEG_BITS = 32  # global segment code: partition << 32 | segment code within the partition
 _US_DAY = 86_400_000_000
 
-# What the forked workers need, set in this process before each pool starts (inherited, never pickled).
+# What the steps read (configuration, gazetteer, coastline, temporary folder, statics, merged summaries): set by
+# _init_worker in every worker process, or here when the steps run in this process.
 _STATE: dict = {}
 
 
