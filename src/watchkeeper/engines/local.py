@@ -81,10 +81,10 @@ def run_detection(store, config: Config | None = None, *, gazetteer: Gazetteer |
                   partition_rows: int | None = None) -> dict[str, int]:
     """Detect every event type over ``store`` and replace its events with them; return counts per type.
 
-    A store of up to ``partition_rows`` positions (and any store with ``workers=1`` and fewer than
-    ``partition_rows`` rows) is read at once and detected in this process (:func:`detect_all`); a larger one goes
-    to the partitioned engine (:mod:`watchkeeper.engines.partitioned`), in partitions of about ``partition_rows``
-    positions over ``workers`` processes, with bounded memory. Both give the same events.
+    A store of up to ``partition_rows`` positions is read at once and detected in this process
+    (:func:`detect_all`); a larger one goes to the partitioned engine (:mod:`watchkeeper.engines.partitioned`), in
+    partitions of at most ``partition_rows`` positions over ``workers`` processes, with bounded memory. Both give
+    the same events.
 
     Parameters
     ----------

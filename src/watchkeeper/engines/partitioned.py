@@ -74,8 +74,6 @@ from watchkeeper.tracks.arrays import Tracks
 from watchkeeper.tracks.segment import segment_tracks
 
 DEFAULT_PARTITION_ROWS = 1_000_000
-# Below this many positions one process does everything (forking and shuffling cost more than they save).
-MIN_PARALLEL_ROWS = 400_000
 _SEG_BITS = 32  # global segment code: partition << 32 | segment code within the partition
 _US_DAY = 86_400_000_000
 
@@ -85,12 +83,13 @@ _STATE: dict = {}
 
 
 def plan_partitions(n_rows: int, partition_rows: int = DEFAULT_PARTITION_ROWS, workers: int = 1) -> int:
-    """How many partitions ``n_rows`` positions get: at most ``partition_rows`` each, and, once there are
-    ``MIN_PARALLEL_ROWS``, a multiple of ``workers``; 1 means the local engine is the better choice."""
+    """How many partitions ``n_rows`` positions get: at most ``partition_rows`` each, and when more than one, a
+    multiple of ``workers``. 1 means the local engine: up to a partition, one process reading everything at once is
+    as fast as shuffling and starting workers (measured: docs/performance.md)."""
     if partition_rows < 1:
         raise ValueError(f"partition_rows must be >= 1, not {partition_rows}")
     p = max(1, math.ceil(n_rows / partition_rows))
-    if workers > 1 and n_rows >= MIN_PARALLEL_ROWS:
+    if p > 1 and workers > 1:
         p = workers * math.ceil(p / workers)  # a multiple of the workers, so none waits idle in the last round
     return p
 
