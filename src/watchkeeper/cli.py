@@ -195,8 +195,9 @@ def detect(db: str, config_path: str | None, workers: int | None, partition_rows
     give the same events (ids and rows), whatever --workers and --partition-rows. Export them with `watchkeeper
     events`.
 
-    A store of more than --partition-rows positions is split into partitions of the vessels, detected in
-    parallel with memory bounded by the partition size (docs/performance.md).
+    A store of more than --partition-rows positions (or of 400,000 or more, when several workers can be started
+    quickly) is split into partitions of the vessels, detected in parallel with memory bounded by the partition
+    size (docs/performance.md).
     """
     from watchkeeper.config import load_config
     from watchkeeper.engines.local import run_detection

@@ -19,7 +19,7 @@ from watchkeeper.config import Config
 from watchkeeper.detect.encounters import adjacency, concat_adjacency, encounter_points
 from watchkeeper.detect.gaps import area_runs, merge_area_runs
 from watchkeeper.engines.local import run_detection
-from watchkeeper.engines.partitioned import plan_partitions
+from watchkeeper.engines.partitioned import MIN_PARALLEL_ROWS, plan_partitions
 from watchkeeper.geo.reception import grid_counts, grid_from_counts, reception_grid
 from watchkeeper.simulate.scenario import simulate
 from watchkeeper.store import Store
@@ -110,7 +110,7 @@ def test_partitioned_after_openmp_uses_a_fork_server(simulated):
     from watchkeeper.geo.grid_index import GRID_MIN_QUERIES
 
     load_gazetteer().nearest(np.full(GRID_MIN_QUERIES, 42.0), np.full(GRID_MIN_QUERIES, 131.0), 10.0)
-    assert partitioned._openmp_started()
+    assert partitioned.openmp_started()
     db, _ = simulated
     local, _, _ = _detect(db, workers=1, partition_rows=10**9)
     part, _, _ = _detect(db, workers=2, partition_rows=5000)
@@ -121,8 +121,10 @@ def test_partitioned_after_openmp_uses_a_fork_server(simulated):
 def test_plan_partitions():
     assert plan_partitions(10, 1000, 1) == 1
     assert plan_partitions(2500, 1000, 1) == 3
-    assert plan_partitions(10**6, 10**6, 2) == 1  # up to one partition: one process does it all
-    assert plan_partitions(10**6 + 1, 10**6, 2) == 2
+    assert plan_partitions(MIN_PARALLEL_ROWS - 1, 10**9, 2) == 1  # small: one process does it all
+    assert plan_partitions(MIN_PARALLEL_ROWS, 10**9, 2) == 2  # big enough: split among the workers
+    assert plan_partitions(MIN_PARALLEL_ROWS, 10**9, 2, split_small=False) == 1  # unless they cannot be forked
+    assert plan_partitions(10**6 + 1, 10**6, 2, split_small=False) == 2  # more than a partition: always split
     assert plan_partitions(3 * 10**6, 10**6, 2) == 4  # a multiple of the workers
     assert plan_partitions(5_000_000, 1_000_000, 2) == 6  # a multiple of the workers
     with pytest.raises(ValueError):

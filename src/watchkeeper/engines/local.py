@@ -81,10 +81,11 @@ def run_detection(store, config: Config | None = None, *, gazetteer: Gazetteer |
                   partition_rows: int | None = None) -> dict[str, int]:
     """Detect every event type over ``store`` and replace its events with them; return counts per type.
 
-    A store of up to ``partition_rows`` positions is read at once and detected in this process
-    (:func:`detect_all`); a larger one goes to the partitioned engine (:mod:`watchkeeper.engines.partitioned`), in
-    partitions of at most ``partition_rows`` positions over ``workers`` processes, with bounded memory. Both give
-    the same events.
+    A store of more than ``partition_rows`` positions goes to the partitioned engine
+    (:mod:`watchkeeper.engines.partitioned`): partitions of at most ``partition_rows`` positions over ``workers``
+    processes, with bounded memory. So does a smaller one of ``MIN_PARALLEL_ROWS`` or more when the workers can be
+    forked from this process (faster); otherwise it is read at once and detected here (:func:`detect_all`). Both
+    give the same events.
 
     Parameters
     ----------
@@ -108,7 +109,8 @@ def run_detection(store, config: Config | None = None, *, gazetteer: Gazetteer |
     if workers < 1:
         raise ValueError(f"workers must be >= 1, not {workers}")
     n_rows = int(store.relation("positions").count("*").fetchall()[0][0])
-    n_parts = partitioned.plan_partitions(n_rows, partition_rows or partitioned.DEFAULT_PARTITION_ROWS, workers)
+    n_parts = partitioned.plan_partitions(n_rows, partition_rows or partitioned.DEFAULT_PARTITION_ROWS, workers,
+                                          split_small=not partitioned.openmp_started())
     statics = read_table(store, "statics", STATICS)
     if n_parts == 1:
         positions = read_table(store, "positions", POSITIONS)

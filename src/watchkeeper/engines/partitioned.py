@@ -74,6 +74,10 @@ from watchkeeper.tracks.arrays import Tracks
 from watchkeeper.tracks.segment import segment_tracks
 
 DEFAULT_PARTITION_ROWS = 1_000_000
+# From this many positions a store that fits one partition is still split among the workers when they can be
+# forked from this process (measured: 1M positions take 2.8-4.0 s so against 4.6 s in one process); with a fork
+# server to start first (a parallel kernel already ran here, e.g. ingest in the same process) it is not worth it.
+MIN_PARALLEL_ROWS = 400_000
 _SEG_BITS = 32  # global segment code: partition << 32 | segment code within the partition
 _US_DAY = 86_400_000_000
 
@@ -82,13 +86,16 @@ _US_DAY = 86_400_000_000
 _STATE: dict = {}
 
 
-def plan_partitions(n_rows: int, partition_rows: int = DEFAULT_PARTITION_ROWS, workers: int = 1) -> int:
+def plan_partitions(n_rows: int, partition_rows: int = DEFAULT_PARTITION_ROWS, workers: int = 1, *,
+                    split_small: bool = True) -> int:
     """How many partitions ``n_rows`` positions get: at most ``partition_rows`` each, and when more than one, a
-    multiple of ``workers``. 1 means the local engine: up to a partition, one process reading everything at once is
-    as fast as shuffling and starting workers (measured: docs/performance.md)."""
+    multiple of ``workers``. A store that fits one partition is split among the workers when ``split_small`` and
+    it has at least ``MIN_PARALLEL_ROWS`` positions. 1 means the local engine (one process)."""
     if partition_rows < 1:
         raise ValueError(f"partition_rows must be >= 1, not {partition_rows}")
     p = max(1, math.ceil(n_rows / partition_rows))
+    if p == 1 and split_small and n_rows >= MIN_PARALLEL_ROWS:
+        p = workers
     if p > 1 and workers > 1:
         p = workers * math.ceil(p / workers)  # a multiple of the workers, so none waits idle in the last round
     return p
@@ -407,7 +414,7 @@ def _load_merged() -> None:
             _STATE.update(pickle.load(f))
 
 
-def _openmp_started() -> bool:
+def openmp_started() -> bool:
     """Whether a parallel Numba kernel has run in this process (its OpenMP threads make forking it unsafe)."""
     try:
         from numba.np.ufunc import parallel
@@ -424,7 +431,7 @@ def _pool(workers: int, n_tasks: int, state: dict):
     if workers <= 1 or n_tasks <= 1:
         _init_worker(state)
         return _InProcess()
-    if not _openmp_started():  # keep in step with detect_partitioned
+    if not openmp_started():  # keep in step with detect_partitioned
         from watchkeeper.engines import _preload
 
         state = {**state, "gazetteer": state.get("gazetteer") or _preload.gazetteer(),
@@ -456,7 +463,7 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
     try:
         state = {"config": config, "gazetteer": gazetteer, "coast": coast, "tmp": tmp, "n_parts": n_parts,
                  "statics": statics, "statics_bucket": _bucket_of(statics["mmsi"], n_parts)}
-        fork = workers > 1 and n_parts > 1 and not _openmp_started()
+        fork = workers > 1 and n_parts > 1 and not openmp_started()
         files = _store_files(store)
         n_tasks = max(1, min(workers, len(files)))
         with _pool(workers, n_parts, state) as pool:
