@@ -244,3 +244,21 @@ def test_encounter_across_midnight_and_a_port_pair(tmp_path):
     for workers in (2, 1):
         part, _, _ = _detect(db, workers=workers, partition_rows=2000)
         assert part.equals(local)
+
+
+def test_disk_full_is_a_clear_error_and_no_temporary_files_stay(simulated, monkeypatch):
+    import errno
+
+    from watchkeeper.engines import partitioned
+    from watchkeeper.errors import StoreError
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    db, _ = simulated
+    (db / "_detect-killed" / "tracks-0").mkdir(parents=True)  # left by a run that was killed
+    monkeypatch.setattr(partitioned, "_shuffle", full)
+    with pytest.raises(StoreError) as e:
+        _detect(db, workers=1, partition_rows=5000)
+    assert "no space left" in str(e.value) and "--partition-rows" in e.value.fix
+    assert not list(db.glob("_detect-*"))

@@ -36,6 +36,7 @@ this process.
 
 from __future__ import annotations
 
+import errno
 import math
 import multiprocessing
 import os
@@ -50,6 +51,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from watchkeeper.config import Config
+from watchkeeper.errors import StoreError
 from watchkeeper.detect.dark_port_calls import dark_port_calls
 from watchkeeper.detect.encounters import (
     adjacency,
@@ -519,6 +521,14 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
                         parent_peak_rss_kib=_peak_rss_kib())
         LAST_RUN.pop("_t", None)
         return events, sum(r["n_rows"] for r in first)
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StoreError(f"no space left for the partitioned engine's temporary files ({e.strerror})",
+                             where=str(store.root),
+                             fix="free disk space where the store is (about 100 bytes per position are needed "
+                                 "while detecting), or detect in one process with --partition-rows larger than "
+                                 "the store's positions") from None
+        raise
     finally:
         _STATE.clear()
         shutil.rmtree(tmp, ignore_errors=True)
