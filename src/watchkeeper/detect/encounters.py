@@ -364,13 +364,9 @@ def encounter_events(adj: dict[str, np.ndarray], segment_ids, gazetteer: Gazette
     cfg = config.encounter
     events: list[dict] = []
     if len(adj["slot"]):
-        sa, sb, slot, dist_km = adj["seg_a"], adj["seg_b"], adj["slot"], adj["distance_km"]
-        order = np.lexsort((slot, sb, sa))
+        order, starts, ends = run_pieces(adj)
         adj = {k: (v[order] if k != "step_us" else v) for k, v in adj.items()}
         sa, sb, slot, dist_km = adj["seg_a"], adj["seg_b"], adj["slot"], adj["distance_km"]
-        brk = np.r_[True, (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1]) | (slot[1:] != slot[:-1] + 1)]
-        starts = np.flatnonzero(brk)
-        ends = np.r_[starts[1:], len(sa)] - 1
         step_us = int(adj["step_us"])
         duration_h = (slot[ends] - slot[starts]) * step_us / 3.6e9
         long_enough = np.flatnonzero(duration_h >= cfg.min_duration_h)
