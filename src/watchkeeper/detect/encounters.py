@@ -139,32 +139,6 @@ def _cell_keys(lat, lon, cell_km):
 
 
 @njit(cache=True)
-def _scan_range(a, b, s1, key, last_key, lat, lon, vessel, max_km, pi, pj, pd, m):
-    """Pairs of point ``a`` with points ``b``.. (up to ``s1``) while their key is at most ``last_key``."""
-    compared = 0
-    while b < s1 and key[b] <= last_key:
-        if vessel[b] != vessel[a]:
-            compared += 1
-            d = haversine_km_scalar(lat[a], lon[a], lat[b], lon[b])
-            if d <= max_km:
-                if m == pi.shape[0]:
-                    cap = 2 * pi.shape[0]
-                    pi2 = np.empty(cap, np.int64)
-                    pj2 = np.empty(cap, np.int64)
-                    pd2 = np.empty(cap, np.float64)
-                    pi2[:m] = pi[:m]
-                    pj2[:m] = pj[:m]
-                    pd2[:m] = pd[:m]
-                    pi, pj, pd = pi2, pj2, pd2
-                pi[m] = a
-                pj[m] = b
-                pd[m] = d
-                m += 1
-        b += 1
-    return pi, pj, pd, m, compared
-
-
-@njit(cache=True)
 def _pair_search(slot, key, lat, lon, vessel, max_km):
     """Adjacent pairs among points sorted by (slot, key): (i, j, distance_km) with i < j, and the number of
     distance evaluations made.
@@ -172,7 +146,9 @@ def _pair_search(slot, key, lat, lon, vessel, max_km):
     Each pair is found once, from the point whose cell comes first in key order: a point looks only at the
     neighbouring cells whose offset (dx, dy, dz) is lexicographically >= (0, 0, 0). Cells that differ only in z
     have consecutive keys, so those 14 cells are 5 key ranges: its own cell and z + 1 (scanned on from the
-    point), (0, +1, -1..+1), and (+1, -1..+1, -1..+1) as three ranges.
+    point), (0, +1, -1..+1), and (+1, -1..+1, -1..+1) as three ranges. Points are visited in key order, so the start
+    of each of the last four ranges only moves forward: four pointers walk the slot once (a merge, no binary
+    search).
     """
     n = slot.shape[0]
     cap = max(16, n // 4)
@@ -184,24 +160,39 @@ def _pair_search(slot, key, lat, lon, vessel, max_km):
     s0 = 0
     y = np.int64(1) << _BITS
     x = np.int64(1) << (2 * _BITS)
+    offsets = np.array([y - 1, x - y - 1, x - 1, x + y - 1], np.int64)  # first key of each range, less the point's
+    ptr = np.empty(4, np.int64)
     while s0 < n:
         s1 = s0
         while s1 < n and slot[s1] == slot[s0]:
             s1 += 1
-        keys = key[s0:s1]
+        ptr[:] = s0
         for a in range(s0, s1):
-            ka = key[a]
-            pi, pj, pd, m, c = _scan_range(a, a + 1, s1, key, ka + 1, lat, lon, vessel, max_km, pi, pj, pd, m)
-            compared += c
-            lo = ka + y - 1
-            b = s0 + np.searchsorted(keys, lo)
-            pi, pj, pd, m, c = _scan_range(a, b, s1, key, lo + 2, lat, lon, vessel, max_km, pi, pj, pd, m)
-            compared += c
-            for dy in range(-1, 2):
-                lo = ka + x + dy * y - 1
-                b = s0 + np.searchsorted(keys, lo)
-                pi, pj, pd, m, c = _scan_range(a, b, s1, key, lo + 2, lat, lon, vessel, max_km, pi, pj, pd, m)
-                compared += c
+            ka, la, oa, va = key[a], lat[a], lon[a], vessel[a]
+            for r in range(5):
+                if r == 0:  # its own cell and z + 1, from the next point on
+                    b, last_key = a + 1, ka + 1
+                else:
+                    lo = ka + offsets[r - 1]
+                    b = ptr[r - 1]
+                    while b < s1 and key[b] < lo:  # the first point of the slot with key >= lo
+                        b += 1
+                    ptr[r - 1] = b
+                    last_key = lo + 2
+                while b < s1 and key[b] <= last_key:
+                    if vessel[b] != va:
+                        compared += 1
+                        d = haversine_km_scalar(la, oa, lat[b], lon[b])
+                        if d <= max_km:
+                            if m == pi.shape[0]:  # grow the output
+                                pi = np.concatenate((pi, np.empty(m, np.int64)))
+                                pj = np.concatenate((pj, np.empty(m, np.int64)))
+                                pd = np.concatenate((pd, np.empty(m, np.float64)))
+                            pi[m] = a
+                            pj[m] = b
+                            pd[m] = d
+                            m += 1
+                    b += 1
         s0 = s1
     return pi[:m], pj[:m], pd[:m], compared
 
