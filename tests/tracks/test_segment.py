@@ -172,3 +172,26 @@ def test_real_sample_every_row_accounted_and_segment_counts_plausible():
     assert len(np.unique(mmsi)) > 10
     # every segment's id names its MMSI
     assert all(s.split("-")[0] == str(m) for s, m in zip(seg, mmsi))
+
+
+def test_only_the_read_columns_give_the_same_tracks():
+    """The partitioned engine moves only READ_COLUMNS: the tracks are the same, the other columns come out null,
+    and a missing read column is a clear error."""
+    from watchkeeper.tracks.segment import READ_COLUMNS, segment_tracks
+
+    pos = pa.concat_tables(b.positions for b in read_nmea(str(AIS), 1))
+    full, narrow = segment_tracks(pos, CFG), segment_tracks(pos.select(list(READ_COLUMNS)), CFG)
+    for k, v in full.rows.items():
+        assert np.array_equal(v, narrow.rows[k], equal_nan=v.dtype.kind == "f"), k
+    other = [n for n in POSITIONS.names if n not in READ_COLUMNS]
+    assert other and pos.select(other).drop_null().num_rows > 0  # the sample has values there
+    t = narrow.table
+    assert t.schema.equals(SEGMENTED_POSITIONS) and t.num_rows == full.table.num_rows
+    assert all(t[n].null_count == t.num_rows for n in other)
+    assert t.drop_columns(other).equals(full.table.drop_columns(other))
+    try:
+        segment_tracks(pos.drop_columns(["sog_kn"]), CFG)
+    except ValueError as e:
+        assert "sog_kn" in str(e)
+    else:
+        raise AssertionError("no error for a missing column")

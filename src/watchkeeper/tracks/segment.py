@@ -261,12 +261,38 @@ def segment(positions: pa.Table, config) -> pa.Table:
     return segment_tracks(positions, config).table
 
 
+# the columns of POSITIONS that segmentation and the detectors read, with the whole reference to the input lines
+# (line_last); the others may be left out of the input (the partitioned engine moves only these), and are then
+# null in the segmented table
+READ_COLUMNS = ("mmsi", "ts", "lat", "lon", "sog_kn", "msg_type", "nav_status", "source_id", "line", "line_last")
+
+
+def _conform(positions: pa.Table) -> pa.Table:
+    """``positions`` as POSITIONS, or as its :data:`READ_COLUMNS` fields when it lacks some other column."""
+    missing = [n for n in READ_COLUMNS if n not in positions.column_names]
+    if missing:
+        raise ValueError(f"positions lack column(s) {', '.join(missing)}; segmentation reads "
+                         f"{', '.join(READ_COLUMNS)}")
+    if all(n in positions.column_names for n in POSITIONS.names):
+        return positions.select(POSITIONS.names).cast(POSITIONS)
+    schema = pa.schema([POSITIONS.field(n) for n in POSITIONS.names if n in positions.column_names])
+    return positions.select(schema.names).cast(schema)
+
+
+def _with_all_columns(tbl: pa.Table) -> pa.Table:
+    """``tbl`` with every POSITIONS column, those it lacks all null."""
+    if len(tbl.column_names) == len(POSITIONS.names):
+        return tbl
+    cols = [tbl[f.name] if f.name in tbl.column_names else pa.nulls(tbl.num_rows, f.type) for f in POSITIONS]
+    return pa.Table.from_arrays(cols, schema=POSITIONS)
+
+
 def segment_tracks(positions: pa.Table, config):
     """:func:`segment` as a :class:`watchkeeper.tracks.arrays.Tracks`: the detectors' arrays straight from the
     scan, without building the segmented table (built on first use of ``.table``)."""
     from watchkeeper.tracks.arrays import Tracks
 
-    tbl = positions.select(POSITIONS.names).cast(POSITIONS)
+    tbl = _conform(positions)
     valid = pc.and_(pc.and_(pc.is_valid(tbl["ts"]), pc.is_valid(tbl["lat"])), pc.is_valid(tbl["lon"]))
     rows = np.flatnonzero(_np(valid, np.bool_))
     every = rows.shape[0] == tbl.num_rows  # no row left out: rows is 0..n-1 and needs no gathering
@@ -332,7 +358,7 @@ def segment_tracks(positions: pa.Table, config):
               "implausible": implausible}
 
     def make_table() -> pa.Table:
-        out = tbl.take(pa.array(rows, pa.int64()))
+        out = _with_all_columns(tbl).take(pa.array(rows, pa.int64()))
         out = out.append_column(SEGMENTED_POSITIONS.field("segment_id"), pc.take(ids, pa.array(seg)))
         out = out.append_column(SEGMENTED_POSITIONS.field("implied_speed_kn"), pa.array(speed, from_pandas=True))
         out = out.append_column(SEGMENTED_POSITIONS.field("implausible"), pa.array(implausible))
