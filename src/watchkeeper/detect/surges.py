@@ -28,10 +28,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from watchkeeper.config import Config
 from watchkeeper.detect.events import make_events, to_us
 from watchkeeper.geo.names import normalize_name
+from watchkeeper.tracks.arrays import column_array as _np
 
 VERSION = "activity_surge/1"
 COUNTED = ("port_visit", "dark_port_call")
@@ -100,20 +102,17 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
     config = config or Config()
     cfg = config.activity_surge
     sha = config.sha256()
+    counted = None
     if visit_events.num_rows:  # only the columns used, only the counted types
-        import pyarrow.compute as pc
-
         counted = visit_events.filter(pc.is_in(visit_events["type"], value_set=pa.array(COUNTED)))
-        rows = counted.select(["type", "start", "end", "lat", "lon", "port_name", "port_locode", "port_lat",
-                               "port_lon"]).to_pylist()
-    else:
-        rows = []
-    if not rows:
+    if counted is None or not counted.num_rows:
         return make_events([], config_sha256=sha, detector_version=VERSION)
+    # column arrays (one row per counted event); Python runs per distinct port name and per place only
+    is_dark = _np(pc.equal(counted["type"], "dark_port_call"), np.bool_, False)
+    start, end = _np(counted["start"], np.int64, 0), _np(counted["end"], np.int64, 0)
     # a port visit counts when it starts (the arrival); a dark port call at the middle of its gap, since the unseen
     # stay lies somewhere inside it and the gap's start is hours before any arrival
-    t = np.array([to_us(r["start"]) if r["type"] != "dark_port_call" else (to_us(r["start"]) + to_us(r["end"])) // 2
-                  for r in rows], np.int64)
+    t = np.where(is_dark, (start + end) // 2, start)
     t_lo = int(t.min()) if data_start is None else min(to_us(data_start), int(t.min()))
     t_hi = int(t.max()) if data_end is None else max(to_us(data_end), int(t.max()))
     win_us = int(cfg.window_days) * _US_DAY
@@ -129,31 +128,35 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
     w_first, w_last = int((t_lo - origin) // win_us), int((t_hi - origin) // win_us)
     if halves:
         w, w_last = np.minimum(w, 1), min(w_last, 1)
-    is_dark = np.array([r["type"] == "dark_port_call" for r in rows])
-    lat = np.array([np.nan if r["lat"] is None else r["lat"] for r in rows], float)
-    lon = np.array([np.nan if r["lon"] is None else r["lon"] for r in rows], float)
+    lat, lon = _np(counted["lat"], np.float64, np.nan), _np(counted["lon"], np.float64, np.nan)
 
-    # groups: (kind, key, mask, label fields)
+    # groups: (kind, key, mask, label fields); a port's key is its normalised name (one call per distinct name)
     groups = []
-    by_key: dict[str, list[int]] = {}
-    norm: dict[str, str] = {}
-    for i, r in enumerate(rows):
-        key = None if r["port_name"] is None else norm.get(r["port_name"])
-        if key is None and r["port_name"] is not None:
-            key = norm[r["port_name"]] = normalize_name(r["port_name"])
-        if key:
-            by_key.setdefault(key, []).append(i)
-    for key in sorted(by_key):
-        members = by_key[key]
+    names = pc.dictionary_encode(counted["port_name"].combine_chunks())
+    keys = [None if n is None else (normalize_name(n) or None) for n in names.dictionary.to_pylist()]
+    key_names = sorted({k for k in keys if k is not None})
+    rank = {k: i for i, k in enumerate(key_names)}
+    key_code = np.array([-1 if k is None else rank[k] for k in keys] + [-1], np.int64)  # [-1]: a null name
+    row_key = key_code[pc.fill_null(names.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)]
+    by_key = np.argsort(row_key, kind="stable")  # rows of each key together, in row order
+    bounds = np.searchsorted(row_key[by_key], np.arange(len(key_names) + 1))
+    # places per key with their counts: (name, locode, lat, lon) -> number of rows
+    place_cols = counted.select(["port_name", "port_locode", "port_lat", "port_lon"]).append_column(
+        "key", pa.array(row_key))
+    place_counts = place_cols.filter(pc.greater_equal(place_cols["key"], 0)).group_by(
+        ["key", "port_name", "port_locode", "port_lat", "port_lon"], use_threads=False).aggregate([([], "count_all")])
+    places: dict[int, dict[tuple, int]] = {}
+    for r in place_counts.to_pylist():
+        places.setdefault(r["key"], {})[(r["port_name"], r["port_locode"], r["port_lat"], r["port_lon"])] = \
+            r["count_all"]
+    for code, key in enumerate(key_names):
+        members = by_key[bounds[code]:bounds[code + 1]]
         # label: the most common place with a LOCODE, else the most common place
-        places = {}
-        for i in members:
-            r = rows[i]
-            pk = (r["port_name"], r["port_locode"], r["port_lat"], r["port_lon"])
-            places[pk] = places.get(pk, 0) + 1
-        name, locode, plat, plon = min(places, key=lambda p: (p[1] is None, -places[p], str(p)))
-        groups.append(({"port": key}, np.asarray(members, np.int64), {"port_name": name, "port_locode": locode, "port_lat": plat,
-                                             "port_lon": plon, "lat": plat, "lon": plon}, {"port_key": key}))
+        pl = places[code]
+        name, locode, plat, plon = min(pl, key=lambda p: (p[1] is None, -pl[p], str(p)))
+        groups.append(({"port": key}, members.astype(np.int64), {"port_name": name, "port_locode": locode,
+                                                                 "port_lat": plat, "port_lon": plon, "lat": plat,
+                                                                 "lon": plon}, {"port_key": key}))
     for area_name in sorted(areas or {}):
         ok = np.isfinite(lat) & np.isfinite(lon)
         mask, clat, clon = _area_mask(areas[area_name], np.nan_to_num(lat), np.nan_to_num(lon))
@@ -161,35 +164,49 @@ def activity_surges(visit_events: pa.Table, config: Config | None = None,
                        {"area": area_name}))
 
     nw = w_last - w_first + 1
+    # the count of every (group, window) with events, at once: one sorted key per counted row and group
+    lengths = np.array([len(m) for _, m, _, _ in groups], np.int64)
+    members = np.concatenate([m for _, m, _, _ in groups]) if groups else np.empty(0, np.int64)
+    key = np.repeat(np.arange(len(groups), dtype=np.int64), lengths) * nw + (w[members] - w_first)
+    uk, inv = np.unique(key, return_inverse=True)
+    counts = np.bincount(inv, minlength=len(uk))
+    dark = np.bincount(inv, weights=is_dark[members], minlength=len(uk)).astype(np.int64)
+    csum, dsum = np.r_[0, np.cumsum(counts)], np.r_[0, np.cumsum(dark)]
+
+    def before(k):  # the counts (and dark ones) of all keys below k
+        i = np.searchsorted(uk, k)
+        return csum[i], dsum[i]
+
+    # the windows with enough events and enough baseline, then the rate ratio (the arithmetic of the rule)
+    cand = np.flatnonzero(counts >= int(cfg.min_count))
+    g, j = uk[cand] // nw, uk[cand] % nw
+    b0 = np.maximum(0, j - n_base)
+    nb = j - b0
+    ok = nb >= min_base
+    cand, g, j, b0, nb = cand[ok], g[ok], j[ok], b0[ok], nb[ok]
+    (c_j, d_j), (c_b0, d_b0) = before(g * nw + j), before(g * nw + b0)
+    bc, bd = c_j - c_b0, d_j - d_b0
+    mean = bc / nb
+    ok = ~(counts[cand] < float(cfg.min_rate_ratio) * mean)
     events = []
-    for extra, members, place, tag in groups:
-        counts = np.bincount(w[members] - w_first, minlength=nw)
-        dark = np.bincount(w[members[is_dark[members]]] - w_first, minlength=nw)
-        csum = np.r_[0, np.cumsum(counts)]
-        dsum = np.r_[0, np.cumsum(dark)]
-        for j in np.flatnonzero(counts >= int(cfg.min_count)).tolist():
-            b0 = max(0, j - n_base)
-            nb = j - b0
-            if nb < min_base:
-                continue
-            k, bc = int(counts[j]), int(csum[j] - csum[b0])
-            mean = bc / nb
-            if k < float(cfg.min_rate_ratio) * mean:
-                continue
-            p = poisson_rate_test(k, bc, nb)
-            if not p < float(cfg.significance_level):
-                continue
-            bd = int(dsum[j] - dsum[b0])
-            start = origin + (w_first + int(j)) * win_us
-            details = {**tag, "week_count": k, "baseline_weekly_mean": round(mean, 6), "baseline_weeks": nb,
-                       "baseline_count": bc, "ratio": None if mean == 0 else round(k / mean, 6),
-                       "p_value": float(f"{p:.6g}"), "test": "poisson_rate_conditional_binomial",
-                       "window_days": round(win_us / _US_DAY, 6),
-                       "counts_by_type": {"port_visit": k - int(dark[j]), "dark_port_call": int(dark[j])},
-                       "baseline_counts_by_type": {"port_visit": bc - bd, "dark_port_call": bd}}
-            events.append({"type": "activity_surge", "mmsi": 0, "start": start, "end": start + win_us,
-                           **place, "confidence": float(min(1.0, max(0.0, 1.0 - p))), "details": details,
-                           "positions": None, "id_extra": extra})
+    for c, gi, jj, nbi, bci, bdi, mi in zip(cand[ok].tolist(), g[ok].tolist(), j[ok].tolist(), nb[ok].tolist(),
+                                            bc[ok].tolist(), bd[ok].tolist(), mean[ok].tolist()):
+        k = int(counts[c])
+        p = poisson_rate_test(k, bci, nbi)
+        if not p < float(cfg.significance_level):
+            continue
+        extra, _, place, tag = groups[gi]
+        dk = int(dark[c])
+        start = origin + (w_first + jj) * win_us
+        details = {**tag, "week_count": k, "baseline_weekly_mean": round(mi, 6), "baseline_weeks": nbi,
+                   "baseline_count": bci, "ratio": None if mi == 0 else round(k / mi, 6),
+                   "p_value": float(f"{p:.6g}"), "test": "poisson_rate_conditional_binomial",
+                   "window_days": round(win_us / _US_DAY, 6),
+                   "counts_by_type": {"port_visit": k - dk, "dark_port_call": dk},
+                   "baseline_counts_by_type": {"port_visit": bci - bdi, "dark_port_call": bdi}}
+        events.append({"type": "activity_surge", "mmsi": 0, "start": start, "end": start + win_us,
+                       **place, "confidence": float(min(1.0, max(0.0, 1.0 - p))), "details": details,
+                       "positions": None, "id_extra": extra})
     return make_events(events, config_sha256=sha, detector_version=VERSION)
 
 
