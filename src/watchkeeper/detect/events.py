@@ -23,7 +23,9 @@ import datetime as dt
 import hashlib
 import io
 import json
+import operator
 from collections.abc import Iterable, Iterator, Mapping
+from json.encoder import c_make_encoder
 from typing import IO, Any
 
 import numpy as np
@@ -141,27 +143,41 @@ def make_events(rows: Iterable[Mapping[str, Any]] | pa.Table, *, config_sha256: 
     """
     if isinstance(rows, pa.Table):
         rows = rows.to_pylist()
-    cols: dict[str, list] = {n: [] for n in EVENTS.names}
-    defaults = {"config_sha256": config_sha256, "detector_version": detector_version}
+    defaults = (config_sha256, detector_version)
+    values = []  # one tuple per row, in EVENTS order (see _row)
+    own_ids = True  # every event_id was computed here (so is 32 hex digits)
     for i, row in enumerate(rows):
         try:
-            _append(cols, row, defaults)
+            v = _fast_row(row, defaults)
+        except Exception:  # anything unusual: the general path below gives the result or the error
+            v = None
+        try:
+            if v is None:
+                v = _row(row, defaults)
         except KeyError as e:
             raise ValueError(f"event row {i}: missing field {e.args[0]!r}") from None
         except (TypeError, ValueError, AttributeError) as e:
             raise ValueError(f"event row {i}: {e}") from None
-    table = pa.Table.from_pydict(cols, schema=EVENTS)
-    validate_events(table, details_are_objects=True)  # every details text was just encoded from a mapping
+        if own_ids and row.get("event_id"):
+            own_ids = False
+        values.append(v)
+    try:
+        table = _table(values)
+    except Exception:  # a value Arrow refuses (e.g. an mmsi beyond int32): let from_pydict raise as it always has
+        table = _table_from_pydict(values)
+    if not values:
+        return table
+    _check_rows(table, details_are_objects=True, own_ids=own_ids)  # every details text was encoded from a mapping
     return table.sort_by([("mmsi", "ascending"), ("start", "ascending"), ("type", "ascending"),
                           ("event_id", "ascending")])
 
 
-_OPTIONAL = tuple(n for n in EVENTS.names if n not in (
-    "event_id", "mmsi", "other_mmsi", "start", "end", "details", "positions", "confidence", "config_sha256",
-    "detector_version"))
+# A row's values, in EVENTS order: event_id, type, mmsi, other_mmsi, start, end (microseconds), lat, lon,
+# port_name, port_locode, port_lat, port_lon, confidence, details (text), positions ((n, [(mmsi, source_id, line,
+# role), ...])), segment_id, config_sha256, detector_version. _row is the general path, with the rules and error
+# messages; _fast_row gives the same values for the common types faster, or None to leave the row to _row.
 
-
-def _append(cols: dict[str, list], row: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
+def _row(row: Mapping[str, Any], defaults: tuple[str | None, str | None]) -> tuple:
     if not _ROW_KEYS.issuperset(row):
         unknown = sorted(set(row) - _ROW_KEYS)
         raise ValueError(f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(_ROW_KEYS))}")
@@ -177,19 +193,122 @@ def _append(cols: dict[str, list], row: Mapping[str, Any], defaults: Mapping[str
     # 9 decimals: far finer than any rule's meaning, and the same whatever batch of events the value was
     # computed in (vectorised math can differ in the last bit with an element's place in the array)
     confidence = None if confidence is None else round(float(confidence), CONFIDENCE_DECIMALS)
-    for n in _OPTIONAL:
-        cols[n].append(get(n))
-    cols["event_id"].append(eid)
-    cols["mmsi"].append(mmsi)
-    cols["other_mmsi"].append(other)
-    cols["start"].append(start)
-    cols["end"].append(end)
-    cols["details"].append(details)
-    cols["positions"].append(support)
-    cols["confidence"].append(confidence)
-    for k in ("config_sha256", "detector_version"):
-        v = get(k)
-        cols[k].append(defaults[k] if v is None else v)
+    sha, version = get("config_sha256"), get("detector_version")
+    return (eid, get("type"), mmsi, other, start, end, get("lat"), get("lon"), get("port_name"),
+            get("port_locode"), get("port_lat"), get("port_lon"), confidence, details, support, get("segment_id"),
+            defaults[0] if sha is None else sha, defaults[1] if version is None else version)
+
+
+def _fast_row(row: Any, defaults: tuple[str | None, str | None]) -> tuple | None:
+    # The common types (a dict row of Python ints, floats and strings, details a dict, positions {"n", "refs"}),
+    # with the same rules and result as _row. On anything else it returns None or raises, and the caller runs
+    # _row for the error message; it has no side effects (it never consumes an iterator), so that is safe.
+    if type(row) is not dict or not _ROW_KEYS.issuperset(row):
+        return None
+    get = row.get
+    start, end = row["start"], row["end"]
+    if type(start) is not int:
+        start = to_us(start)
+    if type(end) is not int:
+        end = to_us(end)
+    mmsi, other = get("mmsi"), get("other_mmsi")
+    if type(mmsi) is not int:
+        mmsi = _opt_int(mmsi)
+        if mmsi is None and get("type") in AREA_TYPES:
+            mmsi = 0
+    if other is not None and type(other) is not int:
+        other = _int(other)
+    eid = get("event_id")
+    if not eid:  # event_id(), with the values already converted and the encoder built once
+        extra = get("id_extra")
+        payload = [row["type"], mmsi, other, start, end, extra if type(extra) is dict else dict(extra or {})]
+        eid = hashlib.sha256("".join(_ID_C(payload, 0)).encode("ascii")).hexdigest()[:32]
+    details = get("details")
+    if type(details) is dict:
+        details = "".join(_DETAILS_C(details, 0))  # = _DETAILS_JSON.encode(details)
+    elif details is None or type(details) is str:
+        details = _canonical_details(details)
+    else:
+        return None
+    support = _fast_support(get("positions"))
+    if support is None:
+        return None
+    confidence = get("confidence")
+    if confidence is not None:
+        confidence = round(float(confidence), CONFIDENCE_DECIMALS)
+    sha, version = get("config_sha256"), get("detector_version")
+    return (eid, get("type"), mmsi, other, start, end, get("lat"), get("lon"), get("port_name"),
+            get("port_locode"), get("port_lat"), get("port_lon"), confidence, details, support, get("segment_id"),
+            defaults[0] if sha is None else sha, defaults[1] if version is None else version)
+
+
+def _fast_support(value: Any) -> tuple[int, list] | None:
+    # _support for {"n": int, "refs": [dict, ...]} of Python ints; _support itself for the other shapes it reads
+    # without consuming them (None, list, tuple); None (leave the row to _row) for the rest
+    refs = value.get("refs") if type(value) is dict else None
+    if type(refs) is not list:
+        if value is None or type(value) in (list, tuple) or (type(value) is dict and (refs is None or type(refs) is tuple)):
+            return _support(value)
+        return None
+    out = []
+    for r in refs:
+        if type(r) is not dict:
+            return _support(value)
+        ref = m, s, line, role = _REF_GET(r)
+        if type(m) is not int or type(s) is not int or type(line) is not int or type(role) is not str \
+                or role not in _ROLE_SET:
+            return _support(value)
+        out.append(ref)
+    n = value.get("n")
+    if n is None:
+        n = len(out)
+    elif type(n) is not int or n < 0:
+        return _support(value)
+    return n, out
+
+
+_ROLE_SET = frozenset(ROLES)
+_REF_GET = operator.itemgetter("mmsi", "source_id", "line", "role")
+# The C encoders behind _ID_JSON.encode and _DETAILS_JSON.encode (same options), built once instead of per call.
+# Without circular-reference markers, so they can be shared: circular data fails here with RecursionError and
+# the general path then gives the usual error.
+_ID_C = (c_make_encoder(None, _ID_JSON.default, json.encoder.encode_basestring_ascii, None, ":", ",", True, False,
+                        False) if c_make_encoder is not None else lambda o, _: (_ID_JSON.encode(o),))
+_DETAILS_C = (c_make_encoder(None, _DETAILS_JSON.default, json.encoder.encode_basestring, None, ":", ",", True,
+                             False, False) if c_make_encoder is not None else lambda o, _: (_DETAILS_JSON.encode(o),))
+
+
+def _table(values: list[tuple]) -> pa.Table:
+    # column-wise: the flat columns as Arrow arrays of the schema's types, positions from flat lists of refs
+    cols = list(zip(*values)) if values else [()] * len(EVENTS)
+    ns, offsets, flat = [], [0], []
+    for n, refs in cols[_POS]:
+        ns.append(n)
+        flat += refs
+        offsets.append(len(flat))
+    ref_cols = list(zip(*flat)) if flat else [()] * 4
+    refs = pa.StructArray.from_arrays([pa.array(c, f.type) for c, f in zip(ref_cols, _REF_FIELDS)],
+                                      fields=_REF_FIELDS)
+    lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), refs, type=_SUPPORT_FIELDS[1].type)
+    positions = pa.StructArray.from_arrays([pa.array(ns, pa.int32()), lists], fields=_SUPPORT_FIELDS)
+    arrays = [positions if j == _POS else pa.array(c, f.type) for j, (c, f) in enumerate(zip(cols, EVENTS))]
+    return pa.Table.from_arrays(arrays, schema=EVENTS)
+
+
+def _table_from_pydict(values: list[tuple]) -> pa.Table:
+    # the plain way, positions as dicts: slower, used to raise Arrow's own error about a value
+    cols = {n: [] for n in EVENTS.names}
+    for v in values:
+        for n, x in zip(EVENTS.names, v):
+            cols[n].append(x)
+    cols["positions"] = [{"n": n, "refs": [dict(zip(("mmsi", "source_id", "line", "role"), r)) for r in refs]}
+                         for n, refs in cols["positions"]]
+    return pa.Table.from_pydict(cols, schema=EVENTS)
+
+
+_POS = EVENTS.names.index("positions")
+_SUPPORT_FIELDS = list(EVENTS.field("positions").type)
+_REF_FIELDS = list(_SUPPORT_FIELDS[1].type.value_type)
 
 
 def _canonical_details(details: Any) -> str:
@@ -201,9 +320,9 @@ def _canonical_details(details: Any) -> str:
     return _DETAILS_JSON.encode(obj)
 
 
-def _support(value: Any) -> dict:
+def _support(value: Any) -> tuple[int, list]:
     if value is None:
-        return {"n": 0, "refs": []}
+        return 0, []
     if isinstance(value, Mapping):
         refs, n = list(value.get("refs") or []), value.get("n")
     else:
@@ -214,12 +333,11 @@ def _support(value: Any) -> dict:
             raise ValueError(f"a position ref must be a mapping with mmsi, source_id, line, role, not {r!r}")
         if r.get("role") not in ROLES:
             raise ValueError(f"position ref role {r.get('role')!r} is not one of {', '.join(ROLES)}")
-        out.append({"mmsi": _int(r["mmsi"]), "source_id": _int(r["source_id"]), "line": _int(r["line"]),
-                    "role": r["role"]})
+        out.append((_int(r["mmsi"]), _int(r["source_id"]), _int(r["line"]), r["role"]))
     n = len(out) if n is None else _int(n)
     if n < 0:
         raise ValueError(f"positions.n must be >= 0, not {n}")
-    return {"n": n, "refs": out}
+    return n, out
 
 
 def _int(v: Any) -> int:
@@ -249,34 +367,45 @@ def validate_events(table: pa.Table, *, details_are_objects: bool = False) -> No
         want = {f.name: (str(f.type), f.nullable) for f in EVENTS}
         diff = [n for n in dict.fromkeys([*want, *got]) if got.get(n) != want.get(n)]
         raise ValueError(f"not the EVENTS schema; fields that differ: {', '.join(diff)}")
+    _check_rows(table, details_are_objects=details_are_objects)
+
+
+def _check_rows(table: pa.Table, *, details_are_objects: bool, own_ids: bool = False) -> None:
+    # the rules of validate_events on the values of a table of the EVENTS schema; own_ids: every event_id was
+    # computed by event_id(), so is 32 hex digits. Constants are prebuilt Arrow scalars and arrays of the column
+    # types: converting a Python value for each call costs far more than the check itself on small tables.
     for f in EVENTS:
-        if not f.nullable:
+        if not f.nullable and table[f.name].null_count:
             _check(table, pc.is_null(table[f.name]), f"{f.name} is null")
-    _check(table, pc.invert(pc.is_in(table["type"], pa.array(EVENT_TYPES))),
-           f"type is not one of {', '.join(EVENT_TYPES)}")
-    _check(table, pc.is_null(table["mmsi"]), "mmsi is null")
-    area = pc.is_in(table["type"], pa.array(AREA_TYPES))
-    _check(table, pc.and_(area, pc.not_equal(table["mmsi"], 0)), f"mmsi is not 0 for {', '.join(AREA_TYPES)}")
-    _check(table, pc.and_(pc.invert(area), pc.or_(pc.less(table["mmsi"], 1), pc.greater(table["mmsi"], 999_999_999))),
+    _check(table, pc.invert(pc.is_in(table["type"], _C["types"])), f"type is not one of {', '.join(EVENT_TYPES)}")
+    mmsi = table["mmsi"]
+    if mmsi.null_count:
+        _check(table, pc.is_null(mmsi), "mmsi is null")
+    area = pc.is_in(table["type"], _C["area_types"])
+    _check(table, pc.and_(area, pc.not_equal(mmsi, _C["i0"])), f"mmsi is not 0 for {', '.join(AREA_TYPES)}")
+    _check(table, pc.and_(pc.invert(area), pc.or_(pc.less(mmsi, _C["i1"]), pc.greater(mmsi, _C["imax"]))),
            "mmsi is not between 1 and 999999999")
-    _check(table, pc.or_(pc.less(table["other_mmsi"], 1), pc.greater(table["other_mmsi"], 999_999_999)),
+    _check(table, pc.or_(pc.less(table["other_mmsi"], _C["i1"]), pc.greater(table["other_mmsi"], _C["imax"])),
            "other_mmsi is not between 1 and 999999999")
     _check(table, pc.greater(table["start"], table["end"]), "start is after end")
     conf = table["confidence"]
-    _check(table, pc.or_(pc.invert(pc.is_finite(conf)), pc.or_(pc.less(conf, 0), pc.greater(conf, 1))),
+    _check(table, pc.or_(pc.invert(pc.is_finite(conf)), pc.or_(pc.less(conf, _C["f0"]), pc.greater(conf, _C["f1"]))),
            "confidence is not between 0 and 1")
     for lat, lon in (("lat", "lon"), ("port_lat", "port_lon")):
-        _check(table, pc.or_(pc.invert(pc.is_finite(table[lat])), pc.greater(pc.abs(table[lat]), 90)),
+        _check(table, pc.or_(pc.invert(pc.is_finite(table[lat])), pc.greater(pc.abs(table[lat]), _C["f90"])),
                f"{lat} is not between -90 and 90")
-        _check(table, pc.or_(pc.invert(pc.is_finite(table[lon])), pc.greater(pc.abs(table[lon]), 180)),
+        _check(table, pc.or_(pc.invert(pc.is_finite(table[lon])), pc.greater(pc.abs(table[lon]), _C["f180"])),
                f"{lon} is not between -180 and 180")
-        _check(table, pc.not_equal(pc.is_null(table[lat]), pc.is_null(table[lon])), f"only one of {lat}, {lon} is set")
+        if table[lat].null_count or table[lon].null_count:
+            _check(table, pc.not_equal(pc.is_null(table[lat]), pc.is_null(table[lon])),
+                   f"only one of {lat}, {lon} is set")
     no_name = pc.is_null(table["port_name"])
     _check(table, pc.and_(pc.invert(no_name), pc.is_null(table["port_lat"])), "port_name without port_lat, port_lon")
     _check(table, pc.and_(no_name, pc.or_(pc.is_valid(table["port_lat"]), pc.is_valid(table["port_locode"]))),
            "port fields without port_name")
-    _check(table, pc.invert(pc.match_substring_regex(table["event_id"], "^[0-9a-f]{32}$")),
-           "event_id is not 32 lowercase hex digits")
+    if not own_ids:
+        _check(table, pc.invert(pc.match_substring_regex(table["event_id"], "^[0-9a-f]{32}$")),
+               "event_id is not 32 lowercase hex digits")
     _check(table, pc.invert(pc.match_substring_regex(table["config_sha256"], "^[0-9a-f]{64}$")),
            "config_sha256 is not 64 lowercase hex digits")
     if pc.count_distinct(table["event_id"]).as_py() != table.num_rows:
@@ -291,16 +420,21 @@ def validate_events(table: pa.Table, *, details_are_objects: bool = False) -> No
         if not ok:
             raise ValueError(f"event row {i} ({table['event_id'][i]}): details is not the text of a JSON object")
     refs = pc.list_flatten(pc.struct_field(table["positions"], "refs"))
-    bad = pc.invert(pc.is_in(pc.struct_field(refs, "role"), pa.array(ROLES)))
+    bad = pc.invert(pc.is_in(pc.struct_field(refs, "role"), _C["roles"]))
     if pc.any(bad).as_py():
         raise ValueError(f"a position ref role is not one of {', '.join(ROLES)}")
 
 
 def _check(table: pa.Table, bad: pa.ChunkedArray | pa.Array, message: str) -> None:
-    bad = pc.fill_null(bad, False)
-    if pc.any(bad).as_py():
-        i = pc.index(bad, True).as_py()
+    if pc.any(bad).as_py():  # nulls are skipped: a rule on a null value does not fail
+        i = pc.index(pc.fill_null(bad, _C["false"]), True).as_py()
         raise ValueError(f"event row {i} ({table['event_id'][i]}): {message}")
+
+
+_C = {"types": pa.array(EVENT_TYPES), "area_types": pa.array(AREA_TYPES), "roles": pa.array(ROLES),
+      "i0": pa.scalar(0, pa.int32()), "i1": pa.scalar(1, pa.int32()), "imax": pa.scalar(999_999_999, pa.int32()),
+      "f0": pa.scalar(0.0), "f1": pa.scalar(1.0), "f90": pa.scalar(90.0), "f180": pa.scalar(180.0),
+      "false": pa.scalar(False)}
 
 
 # ---------------------------------------------------------------------------------------------------- exports
