@@ -13,16 +13,24 @@
   min_duration=2h)`` (in its own venv, /tmp/mpd-venv) against Watchkeeper's ``segment_tracks`` + ``reception_grid`` +
   ``ais_gaps`` + ``port_visits`` + ``loitering`` on the same rows.
 
-Synthetic fleet (seeded, vectorised numpy): a few thousand vessels (2,000 + N/5,000), each sailing a chain of real
-ports from the vendored gazetteer (next port drawn among the 4th-16th nearest), 6-48 h alongside (sog ~0, nav
-status 5), transits at 9-16 kn split at mid-route where 1 in 5 vessels drift 2-6 h (loitering), reports every
-60-540 s; 1 transit in 8 loses its middle 40% (AIS gap), 1 port stay in 30 is dropped entirely (dark port call),
-0.05% spoofed jumps, 1 MMSI in 50 shared by a second transmitter; input shuffled.
+Synthetic fleet (seeded, vectorised numpy; ``--fleet sea``, the default): a few thousand vessels (2,000 + N/5,000),
+each sailing a chain of real ports from the vendored gazetteer: places at sea (a gazetteer place more than 1 km
+inside the Natural Earth land is a town, not a berth), next port drawn among the 4th-40th nearest whose straight
+leg stays at sea (samples every 3 km, 1 km buffer, the 3 km at each end left out); 6-48 h alongside (sog ~0, nav
+status 5), transits at 9-16 kn split at mid-route where 1 in 5 vessels drift 2-6 h (loitering), and 1 drifting
+vessel in 10 has a partner 150-300 m away that reports only then (ship-to-ship transfer: encounters); reports
+every 60-540 s; 1 transit in 8 loses its middle 40% (AIS gap), 1 port stay in 30 is dropped entirely (dark port
+call), 0.05% spoofed jumps, 1 MMSI in 50 shared by a second transmitter; input shuffled. About 0.6% of its
+positions are on land (the jitter near coastal berths).
+
+``--fleet legacy`` is the generator of the rounds before 2026-11-27: any gazetteer place away from the
+antimeridian, next port among the 4th-16th nearest whatever lies between, no partners. Half of its positions are
+on land (inland places, legs over land), which real AIS is not; it is kept to compare with the earlier numbers.
 
 Usage::
 
     python bench/detect.py [--sizes 1000000 5000000 20000000] [--suite-sizes 1000000] [--workers 2]
-                           [--partition-rows 1000000] [--mp-rows 100000] [--skip-mp]
+                           [--partition-rows 1000000] [--mp-rows 100000] [--skip-mp] [--fleet sea|legacy]
 """
 
 from __future__ import annotations
@@ -51,7 +59,29 @@ KN = 1852.0 / 3600.0  # m/s per knot
 R_M = 6_371_008.8
 
 
-def synthetic(n_rows: int, seed: int = 0):
+def _sea_legs(plat, plon, cand, coast, step_km: float = 3.0, clear_km: float = 3.0):
+    """Which legs ``port i -> cand[i, j]`` (straight in lat/lon, as the fleet sails them) stay at sea: every sample
+    (one per ``step_km``) more than ``clear_km`` from both ends is off land (1 km buffer, as for harbours)."""
+    import numpy as np
+
+    a = np.repeat(np.arange(cand.shape[0]), cand.shape[1])
+    b = cand.ravel()
+    dlat, dlon = plat[b] - plat[a], plon[b] - plon[a]
+    km = 111.2 * np.hypot(dlat, dlon * np.cos(np.radians(plat[a])))
+    n = np.maximum(np.ceil(km / step_km).astype(np.int64), 1) + 1
+    leg = np.repeat(np.arange(a.size), n)
+    first = np.r_[0, np.cumsum(n)[:-1]]
+    f = (np.arange(leg.size) - first[leg]) / (n[leg] - 1).clip(1)
+    inner = (f * km[leg] > clear_km) & ((1 - f) * km[leg] > clear_km)
+    land = np.zeros(leg.size, bool)
+    land[inner] = coast.on_land(plat[a][leg[inner]] + dlat[leg[inner]] * f[inner],
+                                plon[a][leg[inner]] + dlon[leg[inner]] * f[inner], buffer_m=1000.0)
+    return (np.bincount(leg, weights=land, minlength=a.size) == 0).reshape(cand.shape)
+
+
+def synthetic(n_rows: int, seed: int = 0, fleet: str = "sea"):
+    """``n_rows`` positions and the statics of a synthetic fleet (module docstring). ``fleet="legacy"`` is the
+    generator of the rounds before 2026-11-27 (ports and transits also on land)."""
     import numpy as np
     import pyarrow as pa
 
@@ -60,21 +90,45 @@ def synthetic(n_rows: int, seed: int = 0):
 
     rng = np.random.default_rng(seed)
     n_v = 2000 + n_rows // 5000
-    # ports: a seeded sample of the gazetteer away from the antimeridian, with their 4th-16th nearest neighbours
     gaz = load_gazetteer()
-    ok = np.flatnonzero(np.abs(gaz.lon) < 170)
-    ports = np.sort(rng.choice(ok, min(3000, ok.size), replace=False))
-    plat, plon = np.radians(gaz.lat[ports]), np.radians(gaz.lon[ports])
-    xyz = np.stack([np.cos(plat) * np.cos(plon), np.cos(plat) * np.sin(plon), np.sin(plat)], 1)
-    nbr = np.argsort(-(xyz @ xyz.T), axis=1)[:, 4:17]
-    plat, plon = np.degrees(plat), np.degrees(plon)
+    if fleet == "legacy":
+        # ports: a seeded sample of the gazetteer away from the antimeridian, with their 4th-16th nearest neighbours
+        ok = np.flatnonzero(np.abs(gaz.lon) < 170)
+        ports = np.sort(rng.choice(ok, min(3000, ok.size), replace=False))
+        plat, plon = np.radians(gaz.lat[ports]), np.radians(gaz.lon[ports])
+        xyz = np.stack([np.cos(plat) * np.cos(plon), np.cos(plat) * np.sin(plon), np.sin(plat)], 1)
+        nbr = np.argsort(-(xyz @ xyz.T), axis=1)[:, 4:17]
+        plat, plon = np.degrees(plat), np.degrees(plon)
+        deg = np.full(ports.size, nbr.shape[1])
+    elif fleet == "sea":
+        # ports at sea (a gazetteer place more than 1 km inland is a town, not a berth), joined by the legs to their
+        # 4th-40th nearest that stay at sea, both ways; ports without such a leg are left out
+        from watchkeeper.geo.coast import Coast
+
+        coast = Coast.default()
+        ok = np.flatnonzero((np.abs(gaz.lon) < 170) & ~coast.on_land(gaz.lat, gaz.lon, buffer_m=1000.0))
+        ports = np.sort(rng.choice(ok, min(4000, ok.size), replace=False))
+        plat, plon = np.radians(gaz.lat[ports]), np.radians(gaz.lon[ports])
+        xyz = np.stack([np.cos(plat) * np.cos(plon), np.cos(plat) * np.sin(plon), np.sin(plat)], 1)
+        cand = np.argsort(-(xyz @ xyz.T), axis=1)[:, 4:41]
+        plat, plon = np.degrees(plat), np.degrees(plon)
+        clear = _sea_legs(plat, plon, cand, coast)
+        a = np.repeat(np.arange(ports.size), cand.shape[1])[clear.ravel()]
+        b = cand.ravel()[clear.ravel()]
+        edges = np.unique(np.r_[a * ports.size + b, b * ports.size + a])
+        src, dst = edges // ports.size, edges % ports.size
+        deg = np.bincount(src, minlength=ports.size)
+        nbr = np.zeros((ports.size, max(1, int(deg.max()))), np.int64)
+        nbr[src, np.arange(src.size) - np.r_[0, np.cumsum(deg)[:-1]][src]] = dst
+    else:
+        raise ValueError(f"fleet must be 'sea' or 'legacy', not {fleet!r}")
 
     # per vessel: a chain of K ports; phases per cycle: port stay, transit half 1, loiter (often 0 s), half 2
     K = 48
     chain = np.empty((n_v, K + 1), np.int64)
-    chain[:, 0] = rng.integers(0, ports.size, n_v)
+    chain[:, 0] = rng.choice(np.flatnonzero(deg > 0), n_v)
     for k in range(K):
-        chain[:, k + 1] = nbr[chain[:, k], rng.integers(0, nbr.shape[1], n_v)]
+        chain[:, k + 1] = nbr[chain[:, k], rng.integers(0, deg[chain[:, k]])]
     a_lat, a_lon, b_lat, b_lon = plat[chain[:, :-1]], plon[chain[:, :-1]], plat[chain[:, 1:]], plon[chain[:, 1:]]
     dist = R_M * np.hypot(np.radians(b_lat - a_lat), np.radians(b_lon - a_lon) * np.cos(np.radians(a_lat)))
     speed = rng.uniform(9, 16, (n_v, K))
@@ -129,12 +183,29 @@ def synthetic(n_rows: int, seed: int = 0):
     lat = np.clip(lat, -85, 85)
     lon = (lon + 180) % 360 - 180
     idx = np.flatnonzero(keep)
-    # top up to exactly n_rows by repeating reports at slightly different times (duplicates of real positions)
-    if idx.size < n_rows:
+    mmsi_v = vessel * 7 + 201_000_000
+    if fleet == "sea":
+        # ship-to-ship transfers: 1 drifting vessel in 10 has a partner (an MMSI of its own, seen only then) 150-300 m
+        # away, reporting as often, for as long as it drifts (an encounter)
+        sts = idx[(kind[idx] == 2) & (vessel[idx] % 10 == 3)]
+        off_m = rng.uniform(150, 300, n_v)[vessel[sts]]
+        bearing = rng.uniform(0, 2 * np.pi, n_v)[vessel[sts]]
+        lat = np.r_[lat, lat[sts] + off_m * np.cos(bearing) / 111_000]
+        lon = np.r_[lon, lon[sts] + off_m * np.sin(bearing) / 111_000 / np.cos(np.radians(lat[sts]))]
+        t = np.r_[t, t[sts] + rng.uniform(-120, 120, sts.size)]
+        sog, cog, nav = np.r_[sog, sog[sts]], np.r_[cog, cog[sts]], np.r_[nav, nav[sts]]
+        mmsi_v = np.r_[mmsi_v, vessel[sts] * 7 + 301_000_000]
+        vessel = np.r_[vessel, vessel[sts]]
+        idx = np.r_[idx, n_rows + np.arange(sts.size)]
+    # exactly n_rows: drop a random share, or top up by repeating reports at slightly different times (duplicates
+    # of real positions)
+    if idx.size > n_rows:
+        idx = np.sort(rng.choice(idx, n_rows, replace=False))
+    elif idx.size < n_rows:
         idx = np.r_[idx, rng.choice(idx, n_rows - idx.size)]
     n = n_rows
     ts = (1_735_689_600 + t[idx]).astype(np.int64) * 1_000_000 + rng.integers(0, 1_000_000, n)
-    mmsi = (vessel[idx] * 7 + 201_000_000).astype(np.int32)
+    mmsi = mmsi_v[idx].astype(np.int32)
     cols = {name: pa.nulls(n, fld.type) for name, fld in zip(POSITIONS.names, POSITIONS)}
     cols.update(mmsi=pa.array(mmsi), ts=pa.array(ts, POSITIONS.field("ts").type),
                 lat=pa.array(lat[idx]), lon=pa.array(lon[idx]), sog_kn=pa.array(sog[idx].clip(0, 30).astype(np.float32)),
@@ -182,7 +253,7 @@ def _imo(base):
 
 
 # --- workers ---------------------------------------------------------------------------------------------
-def worker_suite(n: str) -> dict:
+def worker_suite(n: str, fleet: str = "sea") -> dict:
     from watchkeeper.config import load_config
     from watchkeeper.engines.local import count_by_type, detect_all
     from watchkeeper.geo.coast import Coast
@@ -196,7 +267,7 @@ def worker_suite(n: str) -> dict:
     t_warm = time.perf_counter() - t
     del wp, ws
     t = time.perf_counter()
-    pos, statics = synthetic(n)
+    pos, statics = synthetic(n, fleet=fleet)
     t_gen = time.perf_counter() - t
     rss_input = rss_now_kib()
     t = time.perf_counter()
@@ -207,9 +278,9 @@ def worker_suite(n: str) -> dict:
             "events": events.num_rows, "counts": count_by_type(events)}
 
 
-def worker_store(n: str, path: str) -> dict:
+def worker_store(n: str, path: str, fleet: str = "sea") -> dict:
     t = time.perf_counter()
-    pos, statics = synthetic(int(n))
+    pos, statics = synthetic(int(n), fleet=fleet)
     write_store(path, pos, statics)
     return {"rows": int(n), "generate_and_write_s": round(time.perf_counter() - t, 2)}
 
@@ -311,11 +382,13 @@ def main() -> None:
     ap.add_argument("--partition-rows", type=int, default=1_000_000)
     ap.add_argument("--mp-rows", type=int, default=100_000)
     ap.add_argument("--skip-mp", action="store_true")
+    ap.add_argument("--fleet", choices=("sea", "legacy"), default="sea",
+                    help="synthetic fleet: at sea (default) or the generator of earlier rounds (half its positions on land)")
     ap.add_argument("--idle-wait", type=float, default=30.0)
     a = ap.parse_args()
     src, src_hash = snapshot_src()
     out = {"machine": machine(), "git": git_state(), "src_sha": src_hash, "versions": versions(sys.executable, src),
-           "engine": [], "suite": [], "subset": {}}
+           "fleet": a.fleet, "engine": [], "suite": [], "subset": {}}
     import os
     import shutil
     workers = a.workers or len(os.sched_getaffinity(0))
@@ -326,7 +399,7 @@ def main() -> None:
     for n in a.sizes:
         store = Path(tempfile.mkdtemp(prefix="wk-detect-store-")) / "db"
         try:
-            made = run_worker(Path(__file__), "store", [str(n), str(store)], pythonpath=src, timeout=3600,
+            made = run_worker(Path(__file__), "store", [str(n), str(store), a.fleet], pythonpath=src, timeout=3600,
                               idle_wait_s=0)
             r = run_worker(Path(__file__), "engine", [str(store), str(workers), str(a.partition_rows)],
                            pythonpath=src, timeout=3600, idle_wait_s=a.idle_wait)
@@ -339,7 +412,7 @@ def main() -> None:
         print(json.dumps(r), flush=True)
     for n in a.suite_sizes:
         try:
-            r = run_worker(Path(__file__), "suite", [str(n)], pythonpath=src, timeout=900, idle_wait_s=a.idle_wait)
+            r = run_worker(Path(__file__), "suite", [str(n), a.fleet], pythonpath=src, timeout=900, idle_wait_s=a.idle_wait)
         except Exception as e:  # noqa: BLE001
             r = {"rows": n, "error": str(e)[-500:]}
         out["suite"].append(r)
@@ -349,7 +422,7 @@ def main() -> None:
     path = tmp / f"positions-{a.mp_rows}.parquet"
     import pyarrow.parquet as pq
     sys.path.insert(0, str(src))
-    pq.write_table(synthetic(a.mp_rows, seed=2)[0], path)
+    pq.write_table(synthetic(a.mp_rows, seed=2, fleet=a.fleet)[0], path)
     out["subset"]["watchkeeper"] = run_worker(Path(__file__), "wk_subset", [str(path)], pythonpath=src,
                                               idle_wait_s=a.idle_wait)
     print(json.dumps(out["subset"]["watchkeeper"]), flush=True)
@@ -389,7 +462,7 @@ def main() -> None:
     print(f"\nsubset on {a.mp_rows:,} rows: Watchkeeper {wk['rows_per_s']:,} rows/s ({wk['best_s']} s); "
           f"MovingPandas {mp.get('rows_per_s', 'n/a')} rows/s ({mp.get('s', '-')} s); ratio {out['subset'].get('ratio')}")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "detect.json").write_text(json.dumps(out, indent=2))
+    (RESULTS / ("detect.json" if a.fleet == "sea" else f"detect-{a.fleet}.json")).write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":
