@@ -285,12 +285,13 @@ def encounter_points(c: dict[str, np.ndarray], config: Config | None = None) -> 
     return g
 
 
-def adjacency(pts: dict[str, np.ndarray], config: Config | None = None) -> dict[str, np.ndarray]:
+def adjacency(pts: dict[str, np.ndarray], config: Config | None = None, place=None) -> dict[str, np.ndarray]:
     """The adjacent pairs among grid points ``pts`` (:func:`encounter_points`, of one or many partitions; segment
     codes unique across them): one record per pair and slot, side ``a`` the smaller MMSI, with each side's
     :data:`POINT_FIELDS` (and any other per-point array of ``pts``) suffixed ``_a``/``_b``, ``slot`` and
     ``distance_km``. Pairs exist only within a slot, so the points of different slots (e.g. of different days) can
-    be searched separately and the records concatenated.
+    be searched separately and the records concatenated. ``place(lat, lon)``, when given, is a per-point value
+    (e.g. the nearby port) computed for the paired points only, recorded as ``place_a``/``place_b``.
     """
     config = config or Config()
     i, j, dist_km, _ = adjacent_pairs(pts["slot"], pts["lat"], pts["lon"], pts["mmsi"],
@@ -301,6 +302,14 @@ def adjacency(pts: dict[str, np.ndarray], config: Config | None = None) -> dict[
     for k in pts:
         if k not in ("slot", "step_us"):
             out[k + "_a"], out[k + "_b"] = pts[k][a], pts[k][b]
+    if place is not None:
+        used = np.zeros(len(pts["slot"]), bool)
+        used[a] = used[b] = True
+        used = np.flatnonzero(used)
+        value = np.full(len(pts["slot"]), -1, np.int64)
+        if len(used):
+            value[used] = place(pts["lat"][used], pts["lon"][used])
+        out["place_a"], out["place_b"] = value[a], value[b]
     out["step_us"] = np.int64(pts["step_us"])
     return out
 

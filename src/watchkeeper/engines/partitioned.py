@@ -22,9 +22,9 @@ events (the same rows and ids; tests compare the two) while holding only a few p
    port calls and position jumps; per UTC day, the adjacent pairs of every vessel's encounter grid points (pairs
    exist only within one grid instant, so days are independent), and the encounters whose runs lie wholly inside
    the day.
-5. **Finish** (this process): encounters from the runs that touch a day's first or last slot (joined across
-   days), activity surges from the port visits and dark port calls, identity changes from the statics (an IMO
-   moving between MMSIs spans partitions).
+5. **Finish**: encounters from the runs that touch a day's first or last slot, joined across days (in one
+   worker, whose gazetteer search is built already); in this process, activity surges from the port visits and
+   dark port calls, and identity changes from the statics (an IMO moving between MMSIs spans partitions).
 
 Peak memory is about ``workers`` partitions plus one day of encounter grid points, the statics and the events;
 it does not grow with the number of positions. Temporary disk is about 100 bytes a position at most (the
@@ -192,29 +192,27 @@ def _bucket_of(mmsi, n_parts: int) -> np.ndarray:
     return np.asarray(m).astype(np.int64) % n_parts
 
 
-def _narrow(a: np.ndarray) -> np.ndarray:
-    """``a`` in the narrowest of int8/int32 (integers) or float32 (floats) that holds every value exactly."""
-    if a.dtype.kind in "iu" and a.dtype.itemsize > 4 and len(a):
-        lo, hi = int(a.min()), int(a.max())
-        for t in (np.int8, np.int32):
-            if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
-                return a.astype(t)
-    if a.dtype == np.float64 and len(a):
-        f = a.astype(np.float32)
-        if np.array_equal(f.astype(np.float64), a, equal_nan=True):
-            return f
-    return a
+# The track arrays saved between the passes, in types that hold their values exactly: the columns they come from
+# are that narrow (mmsi, source_id int32; msg_type, nav_status int8; sog float32), segment codes of a partition and
+# gazetteer rows fit int32 (checked). About 70 bytes a row instead of 113.
+_SAVED_TYPES = {"rows.mmsi": np.int32, "rows.msg_type": np.int8, "rows.nav_status": np.int8,
+                "rows.source_id": np.int32, "rows.sog": np.float32, "rows.seg": np.int32, "nearest.idx": np.int32}
 
 
 def _save_tracks(tracks: Tracks, nearest: tuple[np.ndarray, np.ndarray], folder: Path) -> None:
-    """The track arrays pass 2 needs, each in its narrowest exact type (about 60 bytes a row)."""
+    """The track arrays pass 2 needs (:data:`_SAVED_TYPES`)."""
     folder.mkdir()
     meta = {"dtypes": {}, "seg_names": tracks.rows["seg_names"].tolist()}
     arrays = {**{f"rows.{k}": v for k, v in tracks.rows.items() if k != "seg_names"},
               "nearest.idx": nearest[0], "nearest.km": nearest[1]}
     for name, a in arrays.items():
         meta["dtypes"][name] = a.dtype.str
-        np.save(folder / f"{name}.npy", _narrow(a), allow_pickle=False)
+        t = _SAVED_TYPES.get(name)
+        if t is not None and a.dtype != t:
+            if np.dtype(t).kind == "i" and len(a) and not (np.iinfo(t).min <= a.min() and a.max() <= np.iinfo(t).max):
+                t = None  # pragma: no cover - a value beyond the narrow type (not seen in AIS data): keep it wide
+            a = a if t is None else a.astype(t)
+        np.save(folder / f"{name}.npy", a, allow_pickle=False)
     with open(folder / "meta.pickle", "wb") as f:
         pickle.dump(meta, f, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -254,10 +252,6 @@ def _pass1(k: int) -> dict:
     step_us = int(pts.pop("step_us"))
     out["step_us"] = step_us
     pts["seg"] = pts["seg"] + (np.int64(k) << _SEG_BITS)
-    # the place each point lies near, if any: runs whose points all lie near one place are never encounters
-    radius = in_port_radius_km(config)
-    pts["place"] = (gaz.nearest(pts["lat"], pts["lon"], radius)[0] if radius > 0 and len(pts["lat"])
-                    else np.full(len(pts["lat"]), -1, np.int64))
     day = (pts["slot"] * step_us) // _US_DAY
     order = np.argsort(day, kind="stable")
     day_sorted = day[order]
@@ -304,7 +298,11 @@ def _pass2_day(day: int) -> tuple[pa.Table, dict[str, np.ndarray], int]:
     table = pa.concat_tables([_read_arrow(f) for f in sorted((s["tmp"] / "points" / f"day={day}").iterdir())])
     pts = {name: table[name].to_numpy() for name in table.column_names}
     pts["step_us"] = np.int64(step)
-    adj = adjacency(pts, s["config"])
+    # the place each paired point lies near, if any (runs whose points all lie near one place are never encounters)
+    radius = in_port_radius_km(s["config"])
+    gaz = s["gazetteer"]
+    adj = adjacency(pts, s["config"], place=(lambda lat, lon: gaz.nearest(lat, lon, radius)[0]) if radius > 0 else
+                    (lambda lat, lon: np.full(len(lat), -1, np.int64)))
     del pts, table
     first_slot, last_slot = -((-day * _US_DAY) // step), ((day + 1) * _US_DAY - 1) // step
     order, starts, ends = run_pieces(adj)
@@ -367,6 +365,13 @@ def _edge_encounters(summaries: list[dict[str, np.ndarray]], tmp: Path, step_us:
         adj = {k: np.concatenate([x[k] for x in parts]) for k in parts[0]}
         adj["step_us"] = np.int64(step_us)
     return _events(encounter_events(adj, _SegmentIds(tmp), gazetteer, config))
+
+
+def _edge_task(summaries: list[dict[str, np.ndarray]]) -> pa.Table:
+    """:func:`_edge_encounters` in a worker (or this process with one worker)."""
+    _load_merged()
+    s = _STATE
+    return _edge_encounters(summaries, s["tmp"], int(s["step_us"]), s["gazetteer"], s["config"])
 
 
 class _SegmentIds:
@@ -503,22 +508,20 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
             edge_runs = [r[1] for r in days_out]
             del days_out
             _mark("pass 2 days")
+            # in a worker: its gazetteer search structures are built and its kernels loaded already
+            edge_events = pool.submit(_edge_task, edge_runs).result() if edge_runs else None
+            _mark("encounters across days")
         _mark("workers closed")
         spans = [r["span"] for r in first if r["span"] is not None]
         per_vessel = pa.concat_tables([pa.concat_tables([r["events"] for r in first]), *second])
         is_call = pc.is_in(per_vessel["type"], pa.array(["port_visit", "dark_port_call"]))
         span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else (None, None)
-        if gazetteer is None:
-            from watchkeeper.engines import _preload
-
-            gazetteer = _preload.gazetteer()
         parts = [per_vessel, *day_events,
                  _events(activity_surges(per_vessel.filter(is_call), config, data_start=span[0], data_end=span[1])),
                  _events(identity_change(statics, config))]
         _mark("surges, identity changes")
-        if edge_runs:
-            parts.append(_edge_encounters(edge_runs, tmp, int(merged["step_us"]), gazetteer, config))
-        _mark("encounters across days")
+        if edge_events is not None:
+            parts.append(edge_events)
         events = pa.concat_tables(parts)
         events = events.sort_by([("mmsi", "ascending"), ("start", "ascending"), ("type", "ascending"),
                                  ("event_id", "ascending")])
