@@ -117,3 +117,22 @@ def test_context_ports_are_candidates_but_never_the_event_port():
     wide = CFG.replace(dark_port_call={"max_event_tier": 3})
     [c] = calls(gap(273000012, 0.0, 8.0, off_zarubino, off_zarubino, likely=0.9), config=wide)
     assert c["details"]["port_tier"] == 3 and all(x["tier"] == 3 for x in c["details"]["candidates"])
+
+
+def test_vessel_speeds_of_some_mmsis_are_those_of_all():
+    """dark_port_calls asks only for the MMSIs of its gaps: the same values as over every vessel."""
+    import numpy as np
+
+    from pathlib import Path
+
+    from watchkeeper.ingest.nmea import read_nmea
+    from watchkeeper.tracks.segment import segment_tracks
+
+    sample = Path(__file__).parents[1] / "data" / "dma-aislib" / "stream_example.txt"
+    pos = pa.concat_tables(b.positions for b in read_nmea(str(sample), 1))
+    tracks = segment_tracks(pos, CFG)
+    every = vessel_speeds_kn(tracks, CFG)
+    assert len(every) > 10
+    some = set(list(every)[::3]) | {123}  # and one MMSI that is not there
+    assert vessel_speeds_kn(tracks, CFG, some) == {m: v for m, v in every.items() if m in some}
+    assert all(np.isfinite(v) for v in every.values())

@@ -54,13 +54,17 @@ def _r(x, nd: int = 6):
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
 
-def vessel_speeds_kn(segmented, config: Config) -> dict[int, float]:
+def vessel_speeds_kn(segmented, config: Config, mmsis=None) -> dict[int, float]:
     """The ``speed_quantile`` of each MMSI's speeds while under way (SOG, else implied speed), implausible rows out
-    (linear interpolation between order statistics, as ``numpy.quantile``)."""
+    (linear interpolation between order statistics, as ``numpy.quantile``); of the given ``mmsis`` only, when not
+    ``None``."""
     if segmented is None or segmented.num_rows == 0:
         return {}
     if isinstance(segmented, Tracks):
         mmsi, sog = segmented.plausible["mmsi"], segmented.plausible["speed_kn"]
+        if mmsis is not None:
+            sel = np.isin(mmsi, np.asarray(list(mmsis), np.int64))
+            mmsi, sog = mmsi[sel], sog[sel]
     else:
         names = segmented.schema.names
         keep = ~np.asarray(pc.fill_null(segmented["implausible"], False).to_numpy(zero_copy_only=False), bool) \
@@ -79,10 +83,12 @@ def vessel_speeds_kn(segmented, config: Config) -> dict[int, float]:
     mmsi, sog = mmsi[order], sog[order]
     starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
     n = np.diff(np.r_[starts, len(mmsi)])
-    pos = starts + float(config.dark_port_call.speed_quantile) * (n - 1)
-    lo = np.floor(pos).astype(np.int64)
+    # the rank within each MMSI's own values, so the result does not depend on where the MMSI sits in the arrays
+    rank = float(config.dark_port_call.speed_quantile) * (n - 1)
+    whole = np.floor(rank)
+    lo = starts + whole.astype(np.int64)
     hi = np.minimum(lo + 1, starts + n - 1)
-    q = sog[lo] + (pos - lo) * (sog[hi] - sog[lo])
+    q = sog[lo] + (rank - whole) * (sog[hi] - sog[lo])
     return dict(zip(mmsi[starts].tolist(), q.tolist()))
 
 
@@ -154,7 +160,7 @@ def dark_port_calls(gap_events: pa.Table, gazetteer: Gazetteer, config: Config |
     li = np.array([d.get("likely_intentional") or 0.0 for d in det], float)
     implied = np.array([d.get("implied_speed_kn") or 0.0 for d in det], float)
 
-    own = vessel_speeds_kn(segmented, config)
+    own = vessel_speeds_kn(segmented, config, {int(r["mmsi"]) for r in gaps})
     own_v = np.array([own.get(int(r["mmsi"]), np.nan) for r in gaps])
     source = np.where(np.isfinite(own_v), "vessel_speed_quantile", "fallback_speed_kn")
     base_v = np.where(np.isfinite(own_v), own_v, float(cfg.fallback_speed_kn))
