@@ -336,3 +336,20 @@ def test_prior_from_the_ports_of_interest_file(gaz, tmp_path):
                                           'reason = "r"\nprior = 3.5'))
     assert (user.prior[user.find("Chongjin", "KP")] == 3.5).all()
     assert user.subset(user.tier > 0).prior.max() == 3.5
+
+
+def test_find_by_country_without_the_full_index_agrees_with_it():
+    """Loading resolves the ports of interest from one country's names (or one row's), not the index of every
+    name: the answers are those of the full index."""
+    fresh = load_gazetteer()
+    assert "_names" not in fresh.__dict__  # loading did not build it
+    queries = [("Vladivostok", "RU", None), ("Vostochny", "RU", None), ("Najin", "KP", None), ("Chongjin", "KP", "port"),
+               ("Nakhodka", "ru", "anchorage"), ("Rotterdam", "NL", None), ("no such place", "RU", None)]
+    before = [fresh.find(n, c, k) for n, c, k in queries]
+    assert "_names" not in fresh.__dict__
+    after = [fresh.find(n, c, k) for n, c, k in queries if fresh._names is not None]
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    assert sum(len(a) for a in before) > 5
+    for row in fresh.find("Najin")[:3].tolist() + [0, len(fresh) - 1]:
+        for name in ("Najin", fresh.table["name"][row].as_py(), "Nowhere"):
+            assert fresh._has_name(row, name) == (row in fresh.find(name).tolist())

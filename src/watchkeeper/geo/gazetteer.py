@@ -135,15 +135,34 @@ class Gazetteer:
     # --------------------------------------------------------------------------------------------- names
     @functools.cached_property
     def _names(self) -> dict[str, np.ndarray]:
+        return self._name_index(np.arange(len(self.table)))
+
+    def _name_index(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Normalised name (or alternative name) -> those of ``rows`` that have it, best source first."""
         keys: dict[str, list[int]] = {}
-        names = self.table["name"].to_pylist()
-        alts = self.table["alt_names"].to_pylist()
-        for i, (name, alt) in enumerate(zip(names, alts)):
-            for n in {normalize_name(x) for x in [name, *(alt.split("|") if alt else [])]}:
-                if n:
-                    keys.setdefault(n, []).append(i)
+        names = self.table["name"].take(pa.array(rows, pa.int64())).to_pylist()
+        alts = self.table["alt_names"].take(pa.array(rows, pa.int64())).to_pylist()
+        for i, name, alt in zip(rows.tolist(), names, alts):
+            for n in self._row_keys(name, alt):
+                keys.setdefault(n, []).append(i)
         rank = self._rank
         return {k: np.array(sorted(v, key=lambda i: (rank[i], i)), dtype=np.int64) for k, v in keys.items()}
+
+    @staticmethod
+    def _row_keys(name, alt) -> set[str]:
+        return {n for n in (normalize_name(x) for x in [name, *(alt.split("|") if alt else [])]) if n}
+
+    def _country_names(self, country_iso2: str) -> dict[str, np.ndarray]:
+        cache = self.__dict__.setdefault("_by_country", {})
+        if country_iso2 not in cache:
+            cache[country_iso2] = self._name_index(np.flatnonzero(self._countries == country_iso2))
+        return cache[country_iso2]
+
+    def _has_name(self, row: int, name: str) -> bool:
+        """Whether ``find(name)`` lists ``row`` (one row's names normalised, not every row's)."""
+        key = normalize_name(name)
+        return bool(key) and key in self._row_keys(self.table["name"][row].as_py(),
+                                                      self.table["alt_names"][row].as_py())
 
     @functools.cached_property
     def _rank(self) -> np.ndarray:
@@ -185,7 +204,12 @@ class Gazetteer:
         numpy.ndarray of int64
             Rows, best source first (manual, user, WPI, UN/LOCODE, GFW); empty if none.
         """
-        rows = self._names.get(normalize_name(name), np.empty(0, np.int64))
+        key = normalize_name(name)
+        if country_iso2 is not None and "_names" not in self.__dict__:
+            # one country's names, without building the index of every name (most of loading's time)
+            rows = self._country_names(country_iso2.upper()).get(key, np.empty(0, np.int64))
+        else:
+            rows = self._names.get(key, np.empty(0, np.int64))
         if country_iso2 is not None:
             rows = rows[self._countries[rows] == country_iso2.upper()]
         if kind is not None:
@@ -277,7 +301,7 @@ class Gazetteer:
                 prior[rows] = rule.prior
         out = Gazetteer(gaz.table, tier, reason, source, labels, prior)
         # same rows: share the indexes already built rather than build them again
-        for key in ("_index", "_names", "_rank", "_locodes", "_countries", "_kinds", "_ids"):
+        for key in ("_index", "_names", "_by_country", "_rank", "_locodes", "_countries", "_kinds", "_ids"):
             if key in gaz.__dict__:
                 out.__dict__[key] = gaz.__dict__[key]
         return out
@@ -292,7 +316,7 @@ class Gazetteer:
             if i < 0:
                 raise ConfigError(f"{key} is not in the gazetteer", where=rule.where,
                                   fix="look the place up with Gazetteer.find(name), or give name, lat and lon")
-            if rule.name is not None and i not in set(self.find(rule.name).tolist()):
+            if rule.name is not None and not self._has_name(i, rule.name):
                 names = self.table["name"][i].as_py()
                 raise ConfigError(f"{key} is {names!r}, not {rule.name!r}", where=rule.where,
                                   fix="correct the name or the identifier (names are checked against each other)")
