@@ -246,6 +246,49 @@ def test_encounter_across_midnight_and_a_port_pair(tmp_path):
         assert part.equals(local)
 
 
+def test_days_whose_grid_points_have_no_pairs():
+    """Ships far apart over two UTC days: every day has grid points and none has an adjacent pair (no runs, no
+    encounters), which the day workers must handle (found at 20M positions, where the last day had no pair)."""
+    from watchkeeper.detect.encounters import run_pieces, run_place
+
+    pts = encounter_points(segment_tracks(_far_apart_positions(), CFG).plausible, CFG)
+    adj = adjacency(pts, CFG, place=lambda lat, lon: np.full(len(lat), -1, np.int64))
+    assert len(pts["slot"]) > 100 and len(adj["slot"]) == 0
+    order, starts, ends = run_pieces(adj)
+    assert len(starts) == len(ends) == 0 and len(run_place(adj, order, starts)) == 0
+
+
+def _far_apart_positions() -> pa.Table:
+    from watchkeeper.schema import POSITIONS
+
+    t0 = 1_709_935_200  # 2024-03-08 22:00 UTC
+    mmsi, ts, lat, lon = [], [], [], []
+    for k in range(12):  # 22 km apart, steaming east for 8 h across midnight
+        for i in range(480):
+            mmsi.append(244000000 + k)
+            ts.append((t0 - 7200 + 60 * i) * 1_000_000)
+            lat.append(52.0 + k * 0.2)
+            lon.append(3.0 + 0.25 * i / 60)
+    n = len(mmsi)
+    cols = {name: pa.nulls(n, f.type) for name, f in zip(POSITIONS.names, POSITIONS)}
+    cols.update(mmsi=pa.array(mmsi, pa.int32()), ts=pa.array(ts, POSITIONS.field("ts").type), lat=pa.array(lat),
+                lon=pa.array(lon), sog_kn=pa.array([12.0] * n, pa.float32()), msg_type=pa.array([1] * n, pa.int8()),
+                source_id=pa.array([1] * n, pa.int32()), line=pa.array(range(1, n + 1), pa.int64()),
+                line_last=pa.array(range(1, n + 1), pa.int64()))
+    return pa.table(cols, schema=POSITIONS)
+
+
+def test_partitioned_days_without_pairs_equal_local(tmp_path):
+    db = tmp_path / "db"
+    _write_store(db, _far_apart_positions())
+    assert plan_partitions(_n_positions(db), 2000, 2) >= 3
+    local, _, _ = _detect(db, workers=1, partition_rows=10**9)
+    assert "encounter" not in local["type"].to_pylist()
+    for workers in (2, 1):
+        part, _, _ = _detect(db, workers=workers, partition_rows=2000)
+        assert part.equals(local)
+
+
 def test_disk_full_is_a_clear_error_and_no_temporary_files_stay(simulated, monkeypatch):
     import errno
 

@@ -332,6 +332,8 @@ def run_pieces(adj: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.n
     sa, sb, slot = adj["seg_a"], adj["seg_b"], adj["slot"]
     order = np.lexsort((slot, sb, sa))
     sa, sb, slot = sa[order], sb[order], slot[order]
+    if not len(slot):  # no records, no runs
+        return order, np.empty(0, np.int64), np.empty(0, np.int64)
     brk = np.r_[True, (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1]) | (slot[1:] != slot[:-1] + 1)]
     starts = np.flatnonzero(brk)
     return order, starts, np.r_[starts[1:], len(slot)] - 1
