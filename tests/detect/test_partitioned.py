@@ -305,3 +305,19 @@ def test_disk_full_is_a_clear_error_and_no_temporary_files_stay(simulated, monke
         _detect(db, workers=1, partition_rows=5000)
     assert "no space left" in str(e.value) and "--partition-rows" in e.value.fix
     assert not list(db.glob("_detect-*"))
+
+
+def test_warming_a_parent_never_starts_openmp():
+    """The engine warms its process (serial kernels from Numba's cache, search structures) before forking the
+    workers of the passes; forking stays safe only if no parallel kernel ran or was loaded there."""
+    import subprocess
+    import sys
+
+    code = ("from watchkeeper.engines import _preload, partitioned as p\n"
+            "from watchkeeper.config import Config\n"
+            "g = _preload.gazetteer(); _preload.warm(g, Config())\n"
+            "print(p.openmp_started(), len(g._index._grids) > 0)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    started, grids = out.stdout.split()
+    assert started == "False" and grids == "True"

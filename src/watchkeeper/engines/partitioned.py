@@ -37,6 +37,7 @@ this process.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import multiprocessing
@@ -452,7 +453,7 @@ def _pool(workers: int, n_tasks: int, state: dict):
         ctx = multiprocessing.get_context("fork")
     else:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["watchkeeper.engines._preload"])
+        ctx.set_forkserver_preload(["watchkeeper.engines._forkserver"])
     n = min(workers, n_tasks)
     state = {**state, "numba_threads": max(1, default_workers() // n)}
     return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(state,))
@@ -479,11 +480,23 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
         fork = workers > 1 and n_parts > 1 and not openmp_started()
         files = _store_files(store)
         n_tasks = max(1, min(workers, len(files)))
-        with _pool(workers, n_parts, state) as pool:
+        if fork:
+            from watchkeeper.engines import _preload
+
+            state["gazetteer"] = gazetteer or _preload.gazetteer()
+            state["coast"] = coast or _preload.coast()
+        with contextlib.ExitStack() as stack:
+            pool = stack.enter_context(_pool(workers, n_tasks if fork else n_parts, state))
             # the shuffle in parallel: task t splits files t, t + n_tasks, ... (largest first)
-            for j in [pool.submit(_shuffle, files[t::n_tasks], t) for t in range(n_tasks)]:
+            jobs = [pool.submit(_shuffle, files[t::n_tasks], t) for t in range(n_tasks)]
+            if fork:  # meanwhile this process loads the kernels and search structures the workers would each load
+                _preload.warm(state["gazetteer"], config)
+            for j in jobs:
                 j.result()
             _mark("shuffle")
+            if fork:  # the workers of the passes, forked from this warm process
+                stack.close()
+                pool = stack.enter_context(_pool(workers, n_parts, state))
             first = [j.result() for j in [pool.submit(_pass1, k) for k in range(n_parts)]]
             _mark("pass 1")
             cells = np.concatenate([r["cells"][0] for r in first])
