@@ -341,13 +341,20 @@ def test_prior_from_the_ports_of_interest_file(gaz, tmp_path):
 def test_find_by_country_without_the_full_index_agrees_with_it():
     """Loading resolves the ports of interest from one country's names (or one row's), not the index of every
     name: the answers are those of the full index."""
-    fresh = load_gazetteer()
-    assert "_names" not in fresh.__dict__  # loading did not build it
+    import subprocess
+    import sys
+
+    code = "from watchkeeper.geo.gazetteer import load_gazetteer as f; print('_names' in f().__dict__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr  # loading did not build the index
+    g = load_gazetteer()
+    fresh = Gazetteer(g.table, g.tier, g.reason, g.interest_source, g.tier_labels, g.prior)  # nothing cached
     queries = [("Vladivostok", "RU", None), ("Vostochny", "RU", None), ("Najin", "KP", None), ("Chongjin", "KP", "port"),
                ("Nakhodka", "ru", "anchorage"), ("Rotterdam", "NL", None), ("no such place", "RU", None)]
     before = [fresh.find(n, c, k) for n, c, k in queries]
     assert "_names" not in fresh.__dict__
-    after = [fresh.find(n, c, k) for n, c, k in queries if fresh._names is not None]
+    assert fresh._names  # now the full index
+    after = [fresh.find(n, c, k) for n, c, k in queries]
     assert all(np.array_equal(a, b) for a, b in zip(before, after))
     assert sum(len(a) for a in before) > 5
     for row in fresh.find("Najin")[:3].tolist() + [0, len(fresh) - 1]:
