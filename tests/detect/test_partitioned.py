@@ -321,3 +321,44 @@ def test_warming_a_parent_never_starts_openmp():
     assert out.returncode == 0, out.stderr
     started, grids = out.stdout.split()
     assert started == "False" and grids == "True"
+
+
+def test_unwritten_edge_pieces_are_found_again_from_the_points(tmp_path, simulated):
+    """Edge run pieces wholly near one place are not written by the day step; when a joined run needs one,
+    _redo_pieces finds its records again from that day's grid points: the records of a full adjacency search."""
+    from watchkeeper.detect.encounters import in_port_radius_km, run_pieces, run_place
+    from watchkeeper.engines import partitioned as P
+    from watchkeeper.geo.gazetteer import load_gazetteer
+
+    db, _ = simulated
+    with Store.open(db) as store:
+        positions = store.relation("positions").arrow()
+        positions = positions.read_all() if hasattr(positions, "read_all") else positions
+    pts = encounter_points(segment_tracks(positions, CFG).plausible, CFG)
+    step = int(pts.pop("step_us"))
+    day = (pts["slot"] * step) // 86_400_000_000
+    d = int(np.bincount(day - day.min()).argmax() + day.min())  # the busiest day
+    sel = day == d
+    folder = tmp_path / "points" / f"day={d}"
+    folder.mkdir(parents=True)
+    P._write_arrow(pa.table({k: v[sel] for k, v in pts.items()}), folder / "part-0.arrow")
+    gaz = load_gazetteer()
+    radius = in_port_radius_km(CFG)
+    full = adjacency({**{k: v[sel] for k, v in pts.items()}, "step_us": np.int64(step)}, CFG,
+                     place=lambda lat, lon: gaz.nearest(lat, lon, radius)[0])
+    order, starts, ends = run_pieces(full)
+    assert len(starts) >= 2
+    place = run_place(full, order, starts)
+    assert (place >= 0).any() and (place < 0).any()
+    pick = np.r_[np.flatnonzero(place >= 0)[:2], np.flatnonzero(place < 0)[:2]]  # runs near a place, and others
+    o = {k: full[k][order] for k in ("seg_a", "seg_b", "slot")}
+    pieces = {"seg_a": o["seg_a"][starts[pick]], "seg_b": o["seg_b"][starts[pick]], "lo": o["slot"][starts[pick]],
+              "hi": o["slot"][ends[pick]]}
+    redone = P._redo_pieces(tmp_path, d, pieces, step, gaz, CFG)
+    want = np.zeros(len(full["slot"]), bool)
+    for k in pick.tolist():
+        want[order[starts[k]:ends[k] + 1]] = True
+    assert len(redone["slot"]) == int(want.sum()) > 0
+    key = lambda r, m: sorted(zip(*(r[c][m].tolist() for c in ("seg_a", "seg_b", "slot", "distance_km", "place_a",
+                                                                  "place_b", "left_line_a", "right_line_b"))))
+    assert key(redone, np.ones(len(redone["slot"]), bool)) == key(full, want)

@@ -285,23 +285,25 @@ def encounter_points(c: dict[str, np.ndarray], config: Config | None = None) -> 
     return g
 
 
-def adjacency(pts: dict[str, np.ndarray], config: Config | None = None, place=None) -> dict[str, np.ndarray]:
+def adjacency(pts: dict[str, np.ndarray], config: Config | None = None, place=None,
+              select=None) -> dict[str, np.ndarray]:
     """The adjacent pairs among grid points ``pts`` (:func:`encounter_points`, of one or many partitions; segment
     codes unique across them): one record per pair and slot, side ``a`` the smaller MMSI, with each side's
     :data:`POINT_FIELDS` (and any other per-point array of ``pts``) suffixed ``_a``/``_b``, ``slot`` and
     ``distance_km``. Pairs exist only within a slot, so the points of different slots (e.g. of different days) can
-    be searched separately and the records concatenated. ``place(lat, lon)``, when given, is a per-point value
-    (e.g. the nearby port) computed for the paired points only, recorded as ``place_a``/``place_b``.
+    be searched separately and the records concatenated.
+
+    ``place(lat, lon)``, when given, is a per-point value (e.g. the nearby port) computed for the paired points
+    only, recorded as ``place_a``/``place_b``. ``select(records)``, when given, sees the records' ``slot``,
+    ``seg_a``, ``seg_b`` (and ``place_a``/``place_b``) first and returns which to keep: only those get the other
+    fields (in crowded ports most pairs belong to runs that can never be encounters).
     """
     config = config or Config()
     i, j, dist_km, _ = adjacent_pairs(pts["slot"], pts["lat"], pts["lon"], pts["mmsi"],
                                       float(config.encounter.max_distance_m) / 1000.0)
     swap = pts["mmsi"][i] > pts["mmsi"][j]
     a, b = np.where(swap, j, i), np.where(swap, i, j)  # a: the smaller MMSI
-    out = {"slot": pts["slot"][a], "distance_km": dist_km}
-    for k in pts:
-        if k not in ("slot", "step_us"):
-            out[k + "_a"], out[k + "_b"] = pts[k][a], pts[k][b]
+    value = None
     if place is not None:
         used = np.zeros(len(pts["slot"]), bool)
         used[a] = used[b] = True
@@ -309,6 +311,17 @@ def adjacency(pts: dict[str, np.ndarray], config: Config | None = None, place=No
         value = np.full(len(pts["slot"]), -1, np.int64)
         if len(used):
             value[used] = place(pts["lat"][used], pts["lon"][used])
+    if select is not None:
+        light = {"slot": pts["slot"][a], "seg_a": pts["seg"][a], "seg_b": pts["seg"][b]}
+        if value is not None:
+            light["place_a"], light["place_b"] = value[a], value[b]
+        keep = np.asarray(select(light), bool)
+        a, b, dist_km = a[keep], b[keep], dist_km[keep]
+    out = {"slot": pts["slot"][a], "distance_km": dist_km}
+    for k in pts:
+        if k not in ("slot", "step_us"):
+            out[k + "_a"], out[k + "_b"] = pts[k][a], pts[k][b]
+    if value is not None:
         out["place_a"], out["place_b"] = value[a], value[b]
     out["step_us"] = np.int64(pts["step_us"])
     return out

@@ -302,10 +302,24 @@ def _pass2_day(day: int) -> tuple[pa.Table, dict[str, np.ndarray], int]:
     # the place each paired point lies near, if any (runs whose points all lie near one place are never encounters)
     radius = in_port_radius_km(s["config"])
     gaz = s["gazetteer"]
-    adj = adjacency(pts, s["config"], place=(lambda lat, lon: gaz.nearest(lat, lon, radius)[0]) if radius > 0 else
-                    (lambda lat, lon: np.full(len(lat), -1, np.int64)))
-    del pts, table
     first_slot, last_slot = -((-day * _US_DAY) // step), ((day + 1) * _US_DAY - 1) // step
+    min_duration_h = float(s["config"].encounter.min_duration_h)
+
+    def select(light):
+        # records of runs that touch the day's edges (they may go on next door), and of inner runs long enough
+        # and not wholly near one place (the others are never encounters): only these are gathered in full
+        order, starts, ends = run_pieces(light)
+        slot = light["slot"][order]
+        edge = (slot[starts] == first_slot) | (slot[ends] == last_slot)
+        inner_ok = (run_place(light, order, starts) < 0) & ((slot[ends] - slot[starts]) * step / 3.6e9
+                                                             >= min_duration_h)
+        keep = np.empty(len(slot), bool)
+        keep[order] = np.repeat(edge | inner_ok, ends - starts + 1)
+        return keep
+
+    adj = adjacency(pts, s["config"], place=(lambda lat, lon: gaz.nearest(lat, lon, radius)[0]) if radius > 0 else
+                    (lambda lat, lon: np.full(len(lat), -1, np.int64)), select=select)
+    del pts, table
     order, starts, ends = run_pieces(adj)
     slot = adj["slot"][order]
     lo, hi = slot[starts], slot[ends]
@@ -320,12 +334,15 @@ def _pass2_day(day: int) -> tuple[pa.Table, dict[str, np.ndarray], int]:
 
     events = _events(encounter_events(records(~edge_run & (place < 0)), _SegmentIds(s["tmp"]), s["gazetteer"],
                                       s["config"]))
-    edge = records(edge_run)
+    # records of the edge runs, but not of those wholly near one place (in a crowded port, most of them): such a
+    # piece counts only if its run goes on, away from that place, in another day; its records are then found again
+    # from the day's points (_redo_pieces)
+    edge = records(edge_run & (place < 0))
     summary = {"seg_a": adj["seg_a"][order][starts][edge_run], "seg_b": adj["seg_b"][order][starts][edge_run],
                "lo": lo[edge_run], "hi": hi[edge_run], "place": place[edge_run],
                "piece": np.flatnonzero(edge_run), "day": np.full(int(edge_run.sum()), day, np.int64)}
     if len(edge["slot"]):
-        edge["piece"] = piece[edge_run[piece]]
+        edge["piece"] = piece[(edge_run & (place < 0))[piece]]
         folder = s["tmp"] / "edges"
         folder.mkdir(exist_ok=True)
         _write_arrow(pa.table({k: v for k, v in edge.items() if k != "step_us"}), folder / f"day={day}.arrow")
@@ -355,17 +372,44 @@ def _edge_encounters(summaries: list[dict[str, np.ndarray]], tmp: Path, step_us:
     kept = keep[run]
     parts = []
     for day in np.unique(su["day"][kept]).tolist():
-        pieces = su["piece"][kept & (su["day"] == day)]
-        table = _read_arrow(tmp / "edges" / f"day={day}.arrow")
-        rec = {name: table[name].to_numpy() for name in table.column_names}
-        sel = np.isin(rec["piece"], pieces)
-        parts.append({k: v[sel] for k, v in rec.items()})
+        of_day = kept & (su["day"] == day)
+        written = of_day & (su["place"] < 0)
+        if written.any():
+            table = _read_arrow(tmp / "edges" / f"day={day}.arrow")
+            rec = {name: table[name].to_numpy() for name in table.column_names}
+            sel = np.isin(rec["piece"], su["piece"][written])
+            parts.append({k: v[sel] for k, v in rec.items()})
+        redo = of_day & (su["place"] >= 0)
+        if redo.any():
+            parts.append(_redo_pieces(tmp, day, {k: su[k][redo] for k in ("seg_a", "seg_b", "lo", "hi")}, step_us,
+                                      gazetteer, config))
     if not parts:
         adj = {"slot": np.empty(0, np.int64), "step_us": np.int64(step_us)}
     else:
         adj = {k: np.concatenate([x[k] for x in parts]) for k in parts[0]}
         adj["step_us"] = np.int64(step_us)
     return _events(encounter_events(adj, _SegmentIds(tmp), gazetteer, config))
+
+
+def _redo_pieces(tmp: Path, day: int, pieces: dict[str, np.ndarray], step_us: int, gazetteer: Gazetteer,
+                 config: Config) -> dict[str, np.ndarray]:
+    """The adjacency records of run pieces of one day that were not written (wholly near one place), found again
+    from the day's grid points of their segments only: the same pairs, since a pair depends on its two points."""
+    segs = np.unique(np.r_[pieces["seg_a"], pieces["seg_b"]])
+    tables = [_read_arrow(f) for f in sorted((tmp / "points" / f"day={day}").iterdir())]
+    table = pa.concat_tables(tables)
+    table = table.filter(pc.is_in(table["seg"], pa.array(segs)))
+    pts = {name: table[name].to_numpy() for name in table.column_names}
+    pts["step_us"] = np.int64(step_us)
+    radius = in_port_radius_km(config)
+    adj = adjacency(pts, config, place=(lambda lat, lon: gazetteer.nearest(lat, lon, radius)[0]) if radius > 0 else
+                    (lambda lat, lon: np.full(len(lat), -1, np.int64)))
+    keep = np.zeros(len(adj["slot"]), bool)
+    for sa, sb, lo, hi in zip(*(pieces[k].tolist() for k in ("seg_a", "seg_b", "lo", "hi"))):
+        keep |= (adj["seg_a"] == sa) & (adj["seg_b"] == sb) & (adj["slot"] >= lo) & (adj["slot"] <= hi)
+    out = {k: v[keep] for k, v in adj.items() if k != "step_us"}
+    out["piece"] = np.full(int(keep.sum()), -1, np.int64)
+    return out
 
 
 def _edge_task(summaries: list[dict[str, np.ndarray]]) -> pa.Table:
