@@ -52,12 +52,17 @@ def warm(gaz: Gazetteer, config=None) -> None:
     from watchkeeper.engines.partitioned import _radius_km
 
     config = config or Config()
-    load_kernels()
-    for radius in {_radius_km(config), in_port_radius_km(config)}:
-        if radius > 0:
-            gaz._index._grid(float(radius))
-    gaz._index._tree
-    port_groups(gaz)
+    try:
+        load_kernels()
+        for radius in {_radius_km(config), in_port_radius_km(config)}:
+            if radius > 0:
+                gaz._index._grid(float(radius))
+        gaz._index._tree
+        port_groups(gaz)
+    except Exception:  # noqa: BLE001 - an optimisation only: the workers build what is missing on first use
+        import logging
+
+        logging.getLogger("watchkeeper.engines").debug("warming this process failed", exc_info=True)
 
 
 @functools.cache
