@@ -247,7 +247,8 @@ def _fast_support(value: Any) -> tuple[int, list] | None:
     # without consuming them (None, list, tuple); None (leave the row to _row) for the rest
     refs = value.get("refs") if type(value) is dict else None
     if type(refs) is not list:
-        if value is None or type(value) in (list, tuple) or (type(value) is dict and (refs is None or type(refs) is tuple)):
+        if value is None or type(value) in (list, tuple) or (
+                type(value) is dict and (refs is None or type(refs) is tuple)):
             return _support(value)
         return None
     out = []

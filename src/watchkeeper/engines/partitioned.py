@@ -26,13 +26,13 @@ events (the same rows and ids; tests compare the two) while holding only a few p
    worker, whose gazetteer search is built already); in this process, activity surges from the port visits and
    dark port calls, and identity changes from the statics (an IMO moving between MMSIs spans partitions).
 
-Peak memory is about ``workers`` partitions plus one day of encounter grid points, the statics and the events;
-it does not grow with the number of positions. Temporary disk is about 100 bytes a position at most (86 at the
-peak of a 2M-position run; the shuffled positions, then the track arrays and grid points), removed as the steps
-finish and at the end; a folder left by a killed run is removed by the next. Workers are forked from this process when no parallel Numba
-kernel has run in it yet (the command line's case), else from a fork server that has loaded the default gazetteer
-and coastline (forking a process in which OpenMP threads have run is unsafe). With one worker every step runs in
-this process.
+Peak memory is about ``workers`` partitions plus one day of encounter grid points, the statics and the events; it
+does not grow with the number of positions. Temporary disk is about 100 bytes a position at most (86 at the peak of
+a 2M-position run; the shuffled positions, then the track arrays and grid points), removed as the steps finish and
+at the end; a folder left by a killed run is removed by the next. Workers are forked from this process when no
+parallel Numba kernel has run in it yet (the command line's case), else from a fork server that has loaded the
+default gazetteer and coastline (forking a process in which OpenMP threads have run is unsafe). With one worker
+every step runs in this process.
 """
 
 from __future__ import annotations
