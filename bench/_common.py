@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -52,6 +53,7 @@ def snapshot_src() -> tuple[Path, str]:
     Returns the folder to put on PYTHONPATH and a short hash of the copied sources.
     """
     dst = Path(tempfile.mkdtemp(prefix="wk-src-"))
+    atexit.register(shutil.rmtree, dst, ignore_errors=True)  # the copy and its compiled kernels go at exit
     shutil.copytree(ROOT / "src" / "watchkeeper", dst / "watchkeeper",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.nbi", "*.nbc"))
     h = hashlib.sha256()

@@ -36,6 +36,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import sys
 import tempfile
@@ -419,6 +420,7 @@ def main() -> None:
         print(json.dumps(r), flush=True)
     # the subset side by side, on one shared Parquet file
     tmp = Path(tempfile.mkdtemp(prefix="wk-detect-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     path = tmp / f"positions-{a.mp_rows}.parquet"
     import pyarrow.parquet as pq
     sys.path.insert(0, str(src))
