@@ -288,6 +288,16 @@ def _pass2_partition(k: int) -> tuple[pa.Table, int]:
     return pa.concat_tables([_events(gaps), _events(dark), _events(jumps)]), _peak_rss_kib()
 
 
+def _in_port_place(gazetteer: Gazetteer, config: Config):
+    """``place(lat, lon)`` for :func:`~watchkeeper.detect.encounters.adjacency`: the place within
+    :func:`~watchkeeper.detect.encounters.in_port_radius_km` of each point, -1 for none (all -1 without a port
+    rule). Runs whose points all lie near one place are never encounters."""
+    radius = in_port_radius_km(config)
+    if radius > 0:
+        return lambda lat, lon: gazetteer.nearest(lat, lon, radius)[0]
+    return lambda lat, lon: np.full(len(lat), -1, np.int64)
+
+
 def _pass2_day(day: int) -> tuple[pa.Table, dict[str, np.ndarray], int]:
     """The encounters of one UTC day's grid points. Runs of adjacent slots wholly inside the day become events here
     (those whose points all lie near one port are skipped: they never are). Runs that touch the day's first or
@@ -299,9 +309,6 @@ def _pass2_day(day: int) -> tuple[pa.Table, dict[str, np.ndarray], int]:
     table = pa.concat_tables([_read_arrow(f) for f in sorted((s["tmp"] / "points" / f"day={day}").iterdir())])
     pts = {name: table[name].to_numpy() for name in table.column_names}
     pts["step_us"] = np.int64(step)
-    # the place each paired point lies near, if any (runs whose points all lie near one place are never encounters)
-    radius = in_port_radius_km(s["config"])
-    gaz = s["gazetteer"]
     first_slot, last_slot = -((-day * _US_DAY) // step), ((day + 1) * _US_DAY - 1) // step
     min_duration_h = float(s["config"].encounter.min_duration_h)
 
@@ -317,8 +324,7 @@ def _pass2_day(day: int) -> tuple[pa.Table, dict[str, np.ndarray], int]:
         keep[order] = np.repeat(edge | inner_ok, ends - starts + 1)
         return keep
 
-    adj = adjacency(pts, s["config"], place=(lambda lat, lon: gaz.nearest(lat, lon, radius)[0]) if radius > 0 else
-                    (lambda lat, lon: np.full(len(lat), -1, np.int64)), select=select)
+    adj = adjacency(pts, s["config"], place=_in_port_place(s["gazetteer"], s["config"]), select=select)
     del pts, table
     order, starts, ends = run_pieces(adj)
     slot = adj["slot"][order]
@@ -401,9 +407,7 @@ def _redo_pieces(tmp: Path, day: int, pieces: dict[str, np.ndarray], step_us: in
     table = table.filter(pc.is_in(table["seg"], pa.array(segs)))
     pts = {name: table[name].to_numpy() for name in table.column_names}
     pts["step_us"] = np.int64(step_us)
-    radius = in_port_radius_km(config)
-    adj = adjacency(pts, config, place=(lambda lat, lon: gazetteer.nearest(lat, lon, radius)[0]) if radius > 0 else
-                    (lambda lat, lon: np.full(len(lat), -1, np.int64)))
+    adj = adjacency(pts, config, place=_in_port_place(gazetteer, config))
     keep = np.zeros(len(adj["slot"]), bool)
     for sa, sb, lo, hi in zip(*(pieces[k].tolist() for k in ("seg_a", "seg_b", "lo", "hi"))):
         keep |= (adj["seg_a"] == sa) & (adj["seg_b"] == sb) & (adj["slot"] >= lo) & (adj["slot"] <= hi)
