@@ -176,6 +176,41 @@ def test_area_runs_merge_joins_across_parts():
     assert m["start"].tolist() == [0] and m["end"].tolist() == [10 * 3_600_000_000]
 
 
+def _area_runs_sorted(lat, lon, t, silence):
+    """The plain definition of area runs: positions sorted by (cell, time), a run breaks where the cell changes or
+    the next position comes more than ``silence`` later."""
+    from watchkeeper.detect.gaps import AREA_CELL_DEG, _area_cells
+
+    lat_i, lon_i = _area_cells(lat, lon)
+    cell = lat_i * (360 // AREA_CELL_DEG) + lon_i
+    o = np.lexsort((t, cell))
+    c, ts = cell[o], t[o]
+    brk = np.flatnonzero(np.r_[True, (c[1:] != c[:-1]) | (np.diff(ts) > silence)])
+    return {"cell": c[brk], "start": ts[brk], "end": np.maximum.reduceat(ts, brk)}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_area_runs_by_time_bucket_equal_the_sorted_definition(seed):
+    """area_runs keeps only each (cell, bucket of one silence)'s earliest and latest time; the runs are those of
+    all positions sorted, silences of exactly the limit included (no break) and one microsecond more (a break)."""
+    rng = np.random.default_rng(seed)
+    silence = int(rng.choice([3_600_000_000, 24 * 3_600_000_000, 7]))
+    n = 3000
+    lat, lon = rng.uniform(30, 50, n), rng.uniform(120, 150, n)
+    t = rng.integers(0, 40 * silence, n)
+    t[:40] = t[40:80] + silence  # silences of exactly the limit, in the same cell
+    t[80:120] = t[120:160] + silence + 1
+    lat[:40], lon[:40], lat[80:120], lon[80:120] = lat[40:80], lon[40:80], lat[120:160], lon[120:160]
+    got, want = area_runs(lat, lon, t, silence), _area_runs_sorted(lat, lon, t, silence)
+    for k in ("cell", "start", "end"):
+        np.testing.assert_array_equal(got[k], want[k])
+    # a span too long for the bucket table: the sorting path, the same definition
+    t[0] = 10**7 * silence
+    got, want = area_runs(lat, lon, t, silence), _area_runs_sorted(lat, lon, t, silence)
+    for k in ("cell", "start", "end"):
+        np.testing.assert_array_equal(got[k], want[k])
+
+
 def test_adjacency_by_day_equals_adjacency_of_all(simulated):
     whole, _, _ = _tracks(simulated)
     pts = encounter_points(whole.plausible, CFG)

@@ -46,3 +46,42 @@ def test_expected_positions_follow_reception_class_and_speed():
     assert a > 2 * b > 0 and none == 0.0
     assert reporting_interval_s(CFG, [False, False, False, True, True], [5, 20, 30, 1, 5],
                                 [False] * 5).tolist() == [10.0, 6.0, 2.0, 180.0, 30.0]
+
+
+def test_grid_counts_records_equal_a_plain_count():
+    """The one-pass record scan gives, per (cell, day), the counts a plain group-by gives: positions, received
+    track-hours (distinct (track, hour, cell) with a position), and the cells match ``cell_of``."""
+    from watchkeeper.geo.reception import _cells, _records, _shape, grid_counts
+
+    rng = np.random.default_rng(7)
+    n, size = 20_000, 0.25
+    seg = np.sort(rng.integers(0, 40, n))
+    t = np.zeros(n, np.int64)
+    for s in np.unique(seg):  # each track in time order, crossing cells back and forth within hours
+        k = seg == s
+        t[k] = np.sort(rng.integers(0, 3 * 86_400_000_000, k.sum()))
+    lat = rng.uniform(41.0, 41.6, n)
+    lon = np.where(rng.random(n) < 0.02, rng.uniform(-180, 180, n), rng.uniform(132.9, 133.4, n))
+    assert np.array_equal(_cells(lat, lon, size, *_shape(size)), cell_of(lat, lon, size))
+    from watchkeeper.tracks.arrays import Tracks
+
+    names = np.unique(seg)
+    tracks = Tracks(rows={"mmsi": 200_000_000 + seg, "ts": t, "lat": lat, "lon": lon, "sog": np.full(n, 10.0),
+                          "speed": np.full(n, np.nan), "msg_type": np.ones(n, np.int64),
+                          "nav_status": np.zeros(n, np.int64), "source_id": np.ones(n, np.int64),
+                          "line": np.arange(n), "seg": seg, "seg_names": names.astype(str).astype(object),
+                          "implausible": np.zeros(n, bool)})
+    hour = t // 3_600_000_000
+    cell = cell_of(lat, lon, size)
+    first, count = _records(seg, hour, cell)
+    rec = set(zip(seg.tolist(), hour.tolist(), cell.tolist()))
+    assert first.sum() == len(rec) and count.sum() == n
+    got = grid_counts(tracks, Config({"reception": {"max_presence_gap_h": 0.0}}))
+    key = cell * 1_000_000 + hour // 24
+    keys, n_pos = np.unique(key, return_counts=True)
+    np.testing.assert_array_equal(got["key"], keys)
+    np.testing.assert_array_equal(got["n_positions"], n_pos)
+    recv = {}
+    for s, h, ce in rec:
+        recv[ce * 1_000_000 + h // 24] = recv.get(ce * 1_000_000 + h // 24, 0) + 1
+    np.testing.assert_array_equal(got["received_h"], [recv[k] for k in keys.tolist()])

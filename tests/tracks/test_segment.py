@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -195,3 +196,16 @@ def test_only_the_read_columns_give_the_same_tracks():
         assert "sog_kn" in str(e)
     else:
         raise AssertionError("no error for a missing column")
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 5000])
+def test_stable_order_is_a_stable_argsort(n):
+    """Group order by counting sort (small codes) or the fallback (negative or large codes): np.argsort's stable
+    order in both."""
+    from watchkeeper.tracks.arrays import stable_order
+
+    rng = np.random.default_rng(n)
+    for high in (1, 3, n + 2, 100 * n + 5000):
+        codes = rng.integers(0, high, n)
+        assert np.array_equal(stable_order(codes), np.argsort(codes, kind="stable"))
+        assert np.array_equal(stable_order(codes.astype(np.int32) - 1), np.argsort(codes - 1, kind="stable"))

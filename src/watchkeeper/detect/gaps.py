@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from numba import njit
 
 from watchkeeper.config import Config
 from watchkeeper.detect.events import make_events
@@ -53,6 +54,27 @@ def _r(x):
 AREA_CELL_DEG = 5  # cells of the "end of the data here" lookup; with their neighbours about +-800 km
 
 
+_N_AREA_CELLS = (180 // AREA_CELL_DEG) * (360 // AREA_CELL_DEG)
+
+
+@njit(cache=True)
+def _area_cell_kernel(lat, lon, n_lat, n_lon, size):
+    cell = np.empty(lat.shape[0], np.int64)
+    for i in range(lat.shape[0]):
+        r = min(max(np.int64(np.floor((lat[i] + 90) / size)), 0), n_lat - 1)
+        cell[i] = r * n_lon + np.int64(np.floor((lon[i] + 180) / size)) % n_lon
+    return cell
+
+
+def _area_cell(lat, lon) -> np.ndarray:
+    """``lat_i * columns + lon_i`` of :func:`_area_cells`; one compiled pass for coordinates of plausible size."""
+    lat, lon = np.asarray(lat, np.float64), np.asarray(lon, np.float64)
+    if len(lat) and np.abs(lat).max() < 1e6 and np.abs(lon).max() < 1e6:  # NaN fails both tests
+        return _area_cell_kernel(lat, lon, 180 // AREA_CELL_DEG, 360 // AREA_CELL_DEG, float(AREA_CELL_DEG))
+    lat_i, lon_i = _area_cells(lat, lon)
+    return lat_i * (360 // AREA_CELL_DEG) + lon_i
+
+
 def _area_cells(lat, lon):
     n_lat, n_lon = 180 // AREA_CELL_DEG, 360 // AREA_CELL_DEG
     lat_i = np.clip(np.floor((lat + 90) / AREA_CELL_DEG).astype(np.int64), 0, n_lat - 1)
@@ -65,8 +87,11 @@ def area_runs(lat, lon, t, max_silence_us: int) -> dict[str, np.ndarray]:
     no silence longer than ``max_silence_us`` interrupts, as arrays ``cell``, ``start`` and ``end`` (microseconds)
     sorted by cell and start. Runs of disjoint sets of positions merge with :func:`merge_area_runs` into the runs
     of their union."""
-    lat_i, lon_i = _area_cells(lat, lon)
-    cell = lat_i * (360 // AREA_CELL_DEG) + lon_i
+    cell = _area_cell(lat, lon)
+    t = np.asarray(t, np.int64)
+    runs = _area_runs_by_bucket(cell, t, int(max_silence_us))
+    if runs is not None:
+        return runs
     if len(t) and int(t.max()) - int(t.min()) < (1 << 50):  # (cell, time) as one int64 key: one argsort
         order = np.argsort((cell << 50) | (t - t.min()))
     else:
@@ -76,6 +101,43 @@ def area_runs(lat, lon, t, max_silence_us: int) -> dict[str, np.ndarray]:
         return {"cell": np.empty(0, np.int64), "start": np.empty(0, np.int64), "end": np.empty(0, np.int64)}
     brk = np.flatnonzero(np.r_[True, (c_sorted[1:] != c_sorted[:-1]) | (np.diff(t_sorted) > max_silence_us)])
     return {"cell": c_sorted[brk], "start": t_sorted[brk], "end": np.maximum.reduceat(t_sorted, brk)}
+
+
+@njit(cache=True)
+def _bucket_spans(code, t, t0, width_us, n_buckets, n_slots):
+    """Earliest and latest time of each (cell code, time bucket) slot, ``code * n_buckets + bucket``."""
+    lo = np.full(n_slots, np.iinfo(np.int64).max, np.int64)
+    hi = np.full(n_slots, np.iinfo(np.int64).min, np.int64)
+    for i in range(t.shape[0]):
+        k = code[i] * n_buckets + (t[i] - t0) // width_us
+        if t[i] < lo[k]:
+            lo[k] = t[i]
+        if t[i] > hi[k]:
+            hi[k] = t[i]
+    return lo, hi
+
+
+def _area_runs_by_bucket(cell: np.ndarray, t: np.ndarray, max_silence_us: int) -> dict[str, np.ndarray] | None:
+    """:func:`area_runs` without sorting the positions: the span (earliest, latest time) of each cell's positions in
+    each time bucket ``max_silence_us`` long is enough, because two positions of one bucket are never further
+    apart than the silence that breaks a run, and between buckets the silence is the next non-empty bucket's
+    earliest time minus this one's latest. ``None`` when the (cell, bucket) table would be large (a long span of
+    data in one call): :func:`area_runs` then sorts."""
+    if not len(t) or max_silence_us <= 0:
+        return None
+    t0 = int(t.min())
+    n_buckets = (int(t.max()) - t0) // max_silence_us + 1
+    used = np.flatnonzero(np.bincount(cell, minlength=_N_AREA_CELLS))
+    if len(used) * n_buckets > 4 * len(t) + (1 << 20):
+        return None
+    lut = np.zeros(_N_AREA_CELLS, np.int64)
+    lut[used] = np.arange(len(used))
+    code = lut[cell]
+    lo, hi = _bucket_spans(code, t, t0, max_silence_us, n_buckets, len(used) * n_buckets)
+    slot = np.flatnonzero(hi >= lo)  # non-empty, in (cell, time) order
+    c, start, end = used[slot // n_buckets], lo[slot], hi[slot]
+    brk = np.flatnonzero(np.r_[True, (c[1:] != c[:-1]) | (start[1:] - end[:-1] > max_silence_us)])
+    return {"cell": c[brk], "start": start[brk], "end": np.maximum.reduceat(end, brk)}
 
 
 def merge_area_runs(parts: list[dict[str, np.ndarray]], max_silence_us: int) -> dict[str, np.ndarray]:

@@ -25,6 +25,7 @@ from watchkeeper.config import Config
 from watchkeeper.detect.events import make_events
 from watchkeeper.detect.spoofing import KM_PER_NM, columns, ref
 from watchkeeper.geo.sphere import haversine_km
+from watchkeeper.tracks.arrays import stable_order
 
 VERSION = "mmsi_conflict/1"
 _CLASS_B_TYPES = (18, 19)
@@ -53,7 +54,7 @@ def mmsi_conflicts(segmented: pa.Table, config: Config | None = None) -> pa.Tabl
     c = columns(segmented)
     out: list[dict] = []
     if len(c["mmsi"]):
-        order = np.argsort(c["seg"], kind="stable")  # segment-contiguous, time order inside
+        order = stable_order(c["seg"])  # segment-contiguous, time order inside
         seg_o = c["seg"][order]
         first = np.flatnonzero(np.r_[True, seg_o[1:] != seg_o[:-1]])
         last = np.r_[first[1:], len(order)] - 1

@@ -41,7 +41,7 @@ import pyarrow as pa
 from watchkeeper.config import Config
 from watchkeeper.detect.events import make_events
 from watchkeeper.geo.sphere import haversine_km
-from watchkeeper.tracks.arrays import as_tracks, run_rows
+from watchkeeper.tracks.arrays import as_tracks, run_rows, stable_order
 
 VERSION = "position_jump/1"
 KM_PER_NM = 1.852
@@ -161,7 +161,7 @@ def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gaz
     lat, lon, seg, t_h = c["lat"], c["lon"], c["seg"], c["ts"] / 3.6e9
 
     # per-segment rules run in segment-contiguous order (stable, so time order inside a segment)
-    order = np.argsort(seg, kind="stable")
+    order = stable_order(seg)
     null_island = (lat == 0.0) & (lon == 0.0)
     if gazetteer is None:
         from watchkeeper.geo.gazetteer import load_gazetteer

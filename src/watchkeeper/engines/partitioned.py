@@ -74,7 +74,7 @@ from watchkeeper.geo.coast import Coast
 from watchkeeper.geo.gazetteer import Gazetteer
 from watchkeeper.geo.reception import grid_counts, grid_from_counts
 from watchkeeper.schema import EVENTS, POSITIONS
-from watchkeeper.tracks.arrays import Tracks
+from watchkeeper.tracks.arrays import Tracks, stable_order
 from watchkeeper.tracks.segment import READ_COLUMNS, segment_tracks
 
 DEFAULT_PARTITION_ROWS = 1_000_000
@@ -254,7 +254,7 @@ def _pass1(k: int) -> dict:
     out["step_us"] = step_us
     pts["seg"] = pts["seg"] + (np.int64(k) << _SEG_BITS)
     day = (pts["slot"] * step_us) // _US_DAY
-    order = np.argsort(day, kind="stable")
+    order = stable_order(day - day.min()) if len(day) else np.empty(0, np.int64)
     day_sorted = day[order]
     cuts = np.flatnonzero(np.r_[True, day_sorted[1:] != day_sorted[:-1], True]) if len(day) else np.zeros(1, int)
     table = pa.table({name: v[order] for name, v in pts.items()})

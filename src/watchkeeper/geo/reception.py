@@ -131,26 +131,45 @@ def _interp(lat0, lon0, lat1, lon1, f):
 
 
 @njit(cache=True)
-def _first_of_cell_hour(track, hour, cell):
-    """True at the first row of each (track, hour, cell), rows ordered by track and time."""
+def _cells(lat, lon, cell_size_deg, rows, cols):
+    """:func:`cell_of` of finite positions, operation for operation."""
+    cell = np.empty(lat.shape[0], np.int64)
+    for i in range(lat.shape[0]):
+        r = min(max(np.floor((lat[i] + 90.0) / cell_size_deg), 0.0), rows - 1.0)
+        q = np.floor(((lon[i] + 180.0) % 360.0) / cell_size_deg) % cols
+        cell[i] = np.int64(r) * cols + np.int64(q)
+    return cell
+
+
+@njit(cache=True)
+def _records(track, hour, cell):
+    """Rows ordered by track and time: True at the first row of each (track, hour, cell) record, and there the
+    number of rows of the record. A track-hour remembers 64 cells; rows of further cells are records of their own
+    (the sums over records stay the same)."""
     n = track.shape[0]
-    out = np.zeros(n, np.bool_)
+    first = np.zeros(n, np.bool_)
+    count = np.zeros(n, np.int64)
     seen = np.empty(64, np.int64)
+    seen_row = np.empty(64, np.int64)
     n_seen = 0
     for i in range(n):
         if i == 0 or track[i] != track[i - 1] or hour[i] != hour[i - 1]:
             n_seen = 0
-        new = True
+        at = -1
         for k in range(n_seen):
             if seen[k] == cell[i]:
-                new = False
+                at = seen_row[k]
                 break
-        if new:
-            out[i] = True
+        if at >= 0:
+            count[at] += 1
+        else:
+            first[i] = True
+            count[i] = 1
             if n_seen < seen.shape[0]:
                 seen[n_seen] = cell[i]
+                seen_row[n_seen] = i
                 n_seen += 1
-    return out
+    return first, count
 
 
 def reception_grid(positions_or_segmented: pa.Table, config: Config | None = None) -> pa.Table:
@@ -189,7 +208,6 @@ def grid_counts(positions_or_segmented, config: Config | None = None) -> dict[st
     c = track_arrays(positions_or_segmented)
     t, lat, lon, seg = c["ts_us"], c["lat"], c["lon"], c["seg"]
     hour = np.floor_divide(t, _US_H)
-    nominal_pos = 3600.0 / reporting_interval_s(config, c["class_b"], c["speed_kn"], c["anchored"])
 
     # hours a track crossed without a position: sample its straight path at the middle of each such hour
     same = seg[1:] == seg[:-1] if len(t) else np.empty(0, bool)
@@ -203,23 +221,26 @@ def grid_counts(positions_or_segmented, config: Config | None = None) -> dict[st
     speed = haversine_km(lat[i], lon[i], lat[i + 1], lon[i + 1]) / 1.852 / (dt[i] / _US_H) if len(i) else np.empty(0)
     s_nominal = 3600.0 / reporting_interval_s(config, c["class_b"][i], speed, c["anchored"][i])
 
-    # one record per (track, cell, hour): received if any position, nominal rate of its first position. Positions
-    # are in time order per track, so the first of each (cell, hour) is found in one pass; path samples lie in
-    # hours without any position of their track, so they are records of their own (never received).
-    p_cell = cell_of(lat, lon, size)
-    first = _first_of_cell_hour(seg, hour, p_cell)
-    u_cell = np.r_[p_cell[first], cell_of(s_lat, s_lon, size)]
-    u_day = np.floor_divide(np.r_[hour[first], hour[i] + 1 + j], 24)
-    u_recv = np.r_[np.ones(int(first.sum()), np.int64), np.zeros(len(i), np.int64)]
-    u_nom = np.r_[nominal_pos[first], s_nominal]
+    # one record per (track, cell, hour): received if any position, nominal rate of its first position, and its
+    # number of positions. Positions are in time order per track, so the first of each (cell, hour) is found in
+    # one pass; path samples lie in hours without any position of their track, so they are records of their own
+    # (never received, no positions).
+    finite = np.isfinite(lat).all() and np.isfinite(lon).all()
+    p_cell = _cells(lat, lon, size, *_shape(size)) if finite else cell_of(lat, lon, size)
+    first, count = _records(seg, hour, p_cell)
+    rec = np.flatnonzero(first)
+    nominal_pos = 3600.0 / reporting_interval_s(config, c["class_b"][rec], c["speed_kn"][rec], c["anchored"][rec])
+    u_cell = np.r_[p_cell[rec], cell_of(s_lat, s_lon, size)]
+    u_day = np.floor_divide(np.r_[hour[rec], hour[i] + 1 + j], 24)
+    u_recv = np.r_[np.ones(len(rec), np.int64), np.zeros(len(i), np.int64)]
+    u_nom = np.r_[nominal_pos, s_nominal]
+    u_pos = np.r_[count[rec], np.zeros(len(i), np.int64)]
 
     key = u_cell * _DAY_KEY + u_day
     keys, inv = np.unique(key, return_inverse=True)
-    pos_key = p_cell * _DAY_KEY + np.floor_divide(hour, 24)
-    n_pos = np.bincount(np.searchsorted(keys, pos_key), minlength=len(keys)) if len(keys) else np.empty(0, np.int64)
     return {"key": keys.astype(np.int64), "presence_h": np.bincount(inv, minlength=len(keys)).astype(np.int64),
             "received_h": np.bincount(inv, weights=u_recv, minlength=len(keys)).astype(np.int64),
-            "n_positions": n_pos.astype(np.int64),
+            "n_positions": np.bincount(inv, weights=u_pos, minlength=len(keys)).astype(np.int64),
             "nominal_positions": np.bincount(inv, weights=u_nom, minlength=len(keys)).astype(np.float64)}
 
 

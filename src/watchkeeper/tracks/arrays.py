@@ -25,6 +25,7 @@ import functools
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numba import njit
 
 _CLASS_B_TYPES = (18, 19)
 _ANCHORED_STATUS = (1, 5)  # at anchor, moored
@@ -50,6 +51,34 @@ def run_rows(first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarra
     offset = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
     owner = np.repeat(np.arange(len(first)), length)
     return np.repeat(first - offset, length) + np.arange(int(length.sum())), owner, offset
+
+
+@njit(cache=True)
+def _counting_order(codes, n_codes):
+    start = np.zeros(n_codes + 1, np.int64)
+    for c in codes:
+        start[c + 1] += 1
+    for k in range(n_codes):
+        start[k + 1] += start[k]
+    out = np.empty(codes.shape[0], np.int64)
+    for i in range(codes.shape[0]):
+        c = codes[i]
+        out[start[c]] = i
+        start[c] += 1
+    return out
+
+
+def stable_order(codes: np.ndarray) -> np.ndarray:
+    """``np.argsort(codes, kind="stable")`` for codes that number groups (segments, days): the rows of each code
+    together, codes ascending, rows in their own order within a code. A counting sort, linear in rows plus
+    codes, where the codes are non-negative and not much larger than their count; a stable sort otherwise."""
+    codes = np.asarray(codes)
+    if not codes.shape[0]:
+        return np.empty(0, np.int64)
+    lo, hi = int(codes.min()), int(codes.max())
+    if lo < 0 or hi > 4 * codes.shape[0] + 1024:
+        return np.argsort(codes, kind="stable")
+    return _counting_order(codes.astype(np.int64, copy=False), hi + 1)
 
 
 class Tracks:
@@ -102,7 +131,7 @@ class Tracks:
         keep = np.flatnonzero(~r["implausible"])
         # rows are in (mmsi, ts, line) order and codes grow with (mmsi, start), so a stable sort by code gives
         # (segment, ts, line)
-        order = keep[np.argsort(r["seg"][keep], kind="stable")]
+        order = keep[stable_order(r["seg"][keep])]
         seg = r["seg"][order]
         starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]]) if len(order) else np.empty(0, np.int64)
         used = seg[starts]
