@@ -136,3 +136,6 @@ def test_vessel_speeds_of_some_mmsis_are_those_of_all():
     some = set(list(every)[::3]) | {123}  # and one MMSI that is not there
     assert vessel_speeds_kn(tracks, CFG, some) == {m: v for m, v in every.items() if m in some}
     assert all(np.isfinite(v) for v in every.values())
+    # the arrays' one-pass path (rows grouped by MMSI) equals the table's sort of every row
+    assert vessel_speeds_kn(tracks.table, CFG) == every
+    assert vessel_speeds_kn(tracks.table, CFG, some) == vessel_speeds_kn(tracks, CFG, some)

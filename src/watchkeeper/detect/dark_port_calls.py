@@ -37,6 +37,7 @@ import json
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numba import njit
 
 from watchkeeper.config import Config
 from watchkeeper.detect.events import make_events
@@ -54,6 +55,31 @@ def _r(x, nd: int = 6):
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
 
+@njit(cache=True)
+def _sorted_group_quantiles(group, values, q):
+    """Per run of equal ``group`` (``group`` sorted): the ``q`` quantile of its ``values``, interpolated between
+    order statistics as :func:`vessel_speeds_kn` does; returns (group of each run, quantile)."""
+    n = group.shape[0]
+    out_g = np.empty(n, np.int64)
+    out_q = np.empty(n, np.float64)
+    k = 0
+    s = 0
+    while s < n:
+        e = s + 1
+        while e < n and group[e] == group[s]:
+            e += 1
+        v = np.sort(values[s:e])
+        rank = q * (e - s - 1)
+        whole = np.floor(rank)
+        lo = np.int64(whole)
+        hi = min(lo + 1, e - s - 1)
+        out_g[k] = group[s]
+        out_q[k] = v[lo] + (rank - whole) * (v[hi] - v[lo])
+        k += 1
+        s = e
+    return out_g[:k], out_q[:k]
+
+
 def vessel_speeds_kn(segmented, config: Config, mmsis=None) -> dict[int, float]:
     """The ``speed_quantile`` of each MMSI's speeds while under way (SOG, else implied speed), implausible rows out
     (linear interpolation between order statistics, as ``numpy.quantile``); of the given ``mmsis`` only, when not
@@ -62,6 +88,16 @@ def vessel_speeds_kn(segmented, config: Config, mmsis=None) -> dict[int, float]:
         return {}
     if isinstance(segmented, Tracks):
         mmsi, sog = segmented.plausible["mmsi"], segmented.plausible["speed_kn"]
+        if len(mmsi) and (mmsi[1:] >= mmsi[:-1]).all():
+            # plausible rows come by segment, and segments by MMSI: each MMSI's rows lie together, so one pass
+            # sorts each MMSI's speeds on its own
+            ok = np.isfinite(sog) & (sog > float(config.port_visit.stop_end_speed_kn))
+            if mmsis is not None:  # the wanted MMSIs' runs of rows
+                starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
+                wanted = np.isin(mmsi[starts], np.asarray(list(mmsis), np.int64))
+                ok &= np.repeat(wanted, np.diff(np.r_[starts, len(mmsi)]))
+            g, q = _sorted_group_quantiles(mmsi[ok], sog[ok], float(config.dark_port_call.speed_quantile))
+            return dict(zip(g.tolist(), q.tolist()))
         if mmsis is not None:
             sel = np.isin(mmsi, np.asarray(list(mmsis), np.int64))
             mmsi, sog = mmsi[sel], sog[sel]
@@ -89,7 +125,11 @@ def vessel_speeds_kn(segmented, config: Config, mmsis=None) -> dict[int, float]:
     lo = starts + whole.astype(np.int64)
     hi = np.minimum(lo + 1, starts + n - 1)
     q = sog[lo] + (rank - whole) * (sog[hi] - sog[lo])
-    return dict(zip(mmsi[starts].tolist(), q.tolist()))
+    out = dict(zip(mmsi[starts].tolist(), q.tolist()))
+    if mmsis is not None:  # (the arrays were filtered already; a table is not)
+        wanted = set(mmsis)
+        out = {m: v for m, v in out.items() if m in wanted}
+    return out
 
 
 def _places(gazetteer: Gazetteer):
