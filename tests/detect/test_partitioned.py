@@ -421,3 +421,47 @@ def test_workers_keep_freed_memory():
         assert ok == "True" and backend == "system"
     else:  # pragma: no cover - another C library: nothing changes
         assert ok == "False"
+
+
+def test_inland_stretches_counted_over_every_partition(tmp_path):
+    """Position jumps in pass 1 count the vessels of an inland cell in their own partition only; the MMSIs whose
+    on-land rows those counts leave off inland water are done again with every vessel's counts. Five ships take
+    the same detour 13 km inland (a river used by shipping: no event), split over partitions where none has
+    the other three ships of the rule; a sixth takes it alone elsewhere (on-land events)."""
+    import datetime as dt
+    import json
+
+    from watchkeeper.schema import POSITIONS
+
+    t0 = dt.datetime(2024, 3, 1, 20, 0, tzinfo=dt.UTC)
+    cols = {name: [] for name in POSITIONS.names}
+    line = 0
+
+    def detour(mmsi, lat, lon_sea, lon_inland, start_min):
+        nonlocal line
+        n = 25
+        for k in range(2 * n + 1):
+            line += 1
+            row = dict.fromkeys(POSITIONS.names)
+            row.update(mmsi=mmsi, ts=t0 + dt.timedelta(minutes=start_min + 7 * k), lat=lat,
+                       lon=lon_sea + (lon_inland - lon_sea) * min(k, 2 * n - k) / n, sog_kn=10.0, msg_type=1,
+                       source_id=1, line=line, line_last=line)
+            for name in POSITIONS.names:
+                cols[name].append(row[name])
+
+    for v in range(5):
+        detour(273350000 + v, 36.8 + 0.005 * v, 129.75, 129.3, 13 * v)
+    detour(273350009, 37.3, 129.55, 129.1, 0)
+    pos = pa.Table.from_pydict(cols, schema=POSITIONS)
+    db = tmp_path / "db"
+    with Store.open(db, create=True) as store:
+        sid = store.begin_source("detours", 0, "synthetic", "arrow")
+        w = store.writer(sid)
+        w.write("positions", pos)
+        w.close()
+        w.publish()
+        store.complete_source(sid, {"positions": pos.num_rows})
+    local = _assert_same(db, partition_rows=60)
+    jumps = local.filter(pa.compute.equal(local["type"], "position_jump"))
+    assert set(jumps["mmsi"].to_pylist()) == {273350009}
+    assert all(json.loads(d)["rule"] == "on_land" for d in jumps["details"].to_pylist())

@@ -156,7 +156,7 @@ def _places(gazetteer: Gazetteer):
 
 
 def dark_port_calls(gap_events: pa.Table, gazetteer: Gazetteer, config: Config | None = None,
-                    segmented: pa.Table | None = None) -> pa.Table:
+                    segmented: pa.Table | None = None, speeds: dict[int, float] | None = None) -> pa.Table:
     """Dark port call events from ``ais_gap`` events (other types in ``gap_events`` are ignored).
 
     Parameters
@@ -169,6 +169,9 @@ def dark_port_calls(gap_events: pa.Table, gazetteer: Gazetteer, config: Config |
         Thresholds; the defaults when ``None``.
     segmented
         The segmented positions, for each vessel's own speed distribution; ``fallback_speed_kn`` when ``None``.
+    speeds
+        Each vessel's own speed (:func:`vessel_speeds_kn`) computed already, in place of ``segmented`` (the
+        partitioned engine computes it while the tracks are in memory).
 
     Returns
     -------
@@ -200,7 +203,7 @@ def dark_port_calls(gap_events: pa.Table, gazetteer: Gazetteer, config: Config |
     li = np.array([d.get("likely_intentional") or 0.0 for d in det], float)
     implied = np.array([d.get("implied_speed_kn") or 0.0 for d in det], float)
 
-    own = vessel_speeds_kn(segmented, config, {int(r["mmsi"]) for r in gaps})
+    own = vessel_speeds_kn(segmented, config, {int(r["mmsi"]) for r in gaps}) if speeds is None else speeds
     own_v = np.array([own.get(int(r["mmsi"]), np.nan) for r in gaps])
     source = np.where(np.isfinite(own_v), "vessel_speed_quantile", "fallback_speed_kn")
     base_v = np.where(np.isfinite(own_v), own_v, float(cfg.fallback_speed_kn))

@@ -43,10 +43,6 @@ _US_H = 3_600_000_000
 _KM_PER_NM = 1.852
 
 
-def _ref(c, i, role):
-    return {"mmsi": int(c["mmsi"][i]), "source_id": int(c["source_id"][i]), "line": int(c["line"][i]), "role": role}
-
-
 def _r(x):
     return None if x is None or not np.isfinite(x) else round(float(x), 6)
 
@@ -222,63 +218,105 @@ def ais_gaps(segmented: pa.Table, grid: pa.Table | None = None, coast: Coast | N
         ``hour_reception``, ``p_silence``, ``likely_intentional``, ``n_positions_before``, ``high_confidence``,
         ``open``; refs to the last position before (first) and the first after (last).
     """
-    from watchkeeper.detect.events import to_us
+    config = config or Config()
+    c = track_arrays(segmented)
+    if not len(c["ts_us"]):
+        return make_events([], config_sha256=config.sha256(), detector_version=VERSION)
+    grid = reception_grid(segmented, config) if grid is None else grid
+    if area is None and data_end is None:
+        silence_us = int(float(config.ais_gap.area_max_silence_h) * _US_H)
+        area = area_runs(c["lat"], c["lon"], c["ts_us"], silence_us)
+    return gap_events(gap_candidates(segmented, coast, config), grid, config, data_end=data_end, area=area)
 
+
+_CANDIDATE_FIELDS = ("mmsi", "t0", "t1", "lat0", "lon0", "lat1", "lon1", "speed0_kn", "class_b0", "anchored0",
+                     "shore0_km", "shore1_km", "n_before", "open", "track_id", "source_id0", "line0", "source_id1",
+                     "line1")
+
+
+def gap_candidates(segmented, coast: Coast | None = None, config: Config | None = None) -> dict[str, np.ndarray]:
+    """The part of :func:`ais_gaps` that needs only the vessels' own tracks: every silence of at least
+    ``min_gap_h`` between consecutive positions of a segment, and the possible open gap after each MMSI's last
+    position, with all they need from the track (positions, speed, class, distances from shore, the positions
+    before the gap, the references). :func:`gap_events` turns them into events with the reception of all
+    vessels. Arrays of one row per candidate (:data:`_CANDIDATE_FIELDS`); ``t1`` of an open one is its last time.
+    """
     config = config or Config()
     cfg = config.ais_gap
     c = track_arrays(segmented)
     t = c["ts_us"]
     if not len(t):
-        return make_events([], config_sha256=config.sha256(), detector_version=VERSION)
-    grid = reception_grid(segmented, config) if grid is None else grid
+        return {k: np.empty(0, np.int64) for k in _CANDIDATE_FIELDS}
     coast = coast or Coast.default()
-    end_us = int(t.max()) if data_end is None else to_us(data_end)
     min_us = float(cfg.min_gap_h) * _US_H
     seg = c["seg"]
-
     a = np.flatnonzero((seg[1:] == seg[:-1]) & ((t[1:] - t[:-1]) >= min_us))
-    b = a + 1
-    # open gaps: a segment's last row, silent until the end of the data, with no later row of its MMSI
+    # possible open gaps: a segment's last row with no later row of its MMSI (whether the data goes on long
+    # enough after it depends on every vessel: gap_events)
     last = c["bounds"][1:] - 1
     mm = c["mmsi"]
     u_mmsi, u_code = np.unique(mm, return_inverse=True)
     mmsi_last = np.full(len(u_mmsi), np.iinfo(np.int64).min, np.int64)  # latest time per MMSI
     np.maximum.at(mmsi_last, u_code, t)
-    silence_us = int(float(cfg.area_max_silence_h) * _US_H)
-    if data_end is None:  # the end of the data where the vessel was last seen, not of the whole store
-        runs = area_runs(c["lat"], c["lon"], t, silence_us) if area is None else area
-        area_end = area_data_end(runs, c["lat"][last], c["lon"][last], t[last], silence_us)
-    else:
-        area_end = np.full(len(last), end_us, np.int64)
-    is_open = (area_end - t[last] >= min_us) & (mmsi_last[u_code[last]] == t[last])
-    o = last[is_open]
-    o_end = area_end[is_open]
-
-    i0 = np.r_[a, o]
-    i1 = np.r_[b, o]
-    openf = np.r_[np.zeros(len(a), bool), np.ones(len(o), bool)]
-    t0 = t[i0]
-    t1 = t[i1].copy()
-    t1[len(a):] = o_end
+    o = last[mmsi_last[u_code[last]] == t[last]]
+    i0, i1 = np.r_[a, o], np.r_[a + 1, o]
     lat0, lon0, lat1, lon1 = c["lat"][i0], c["lon"][i0], c["lat"][i1], c["lon"][i1]
+    n_before = np.empty(len(i0), np.int64)
+    window_us = float(cfg.pre_gap_window_h) * _US_H
+    for k, s in enumerate(i0.tolist()):
+        lo = int(c["bounds"][seg[s]])
+        n_before[k] = s + 1 - (lo + int(np.searchsorted(t[lo:s + 1], t[s] - window_us)))
+    return {"mmsi": mm[i0], "t0": t[i0], "t1": t[i1], "lat0": lat0, "lon0": lon0, "lat1": lat1, "lon1": lon1,
+            "speed0_kn": c["speed_kn"][i0], "class_b0": c["class_b"][i0], "anchored0": c["anchored"][i0],
+            "shore0_km": coast.distance_to_shore_km(lat0, lon0), "shore1_km": coast.distance_to_shore_km(lat1, lon1),
+            "n_before": n_before, "open": np.r_[np.zeros(len(a), bool), np.ones(len(o), bool)],
+            "track_id": c["track_id"][seg[i0]].astype(str), "source_id0": c["source_id"][i0], "line0": c["line"][i0],
+            "source_id1": c["source_id"][i1], "line1": c["line"][i1]}
+
+
+def gap_events(cand: dict[str, np.ndarray], grid: pa.Table, config: Config | None = None, data_end=None,
+               area: dict[str, np.ndarray] | None = None) -> pa.Table:
+    """The ``ais_gap`` events of :func:`gap_candidates` ``cand``, scored against the reception ``grid``. An open
+    candidate is a gap when the data goes on at least ``min_gap_h`` after it: until ``data_end`` when given, else
+    until the end of the data around it (:func:`area_data_end` of the :func:`area_runs` ``area`` of every
+    vessel)."""
+    from watchkeeper.detect.events import to_us
+
+    config = config or Config()
+    cfg = config.ais_gap
+    min_us = float(cfg.min_gap_h) * _US_H
+    cand = dict(cand)
+    op = cand["open"].astype(bool)
+    o = np.flatnonzero(op)
+    if data_end is None:  # the end of the data where the vessel was last seen, not of the whole store
+        silence_us = int(float(cfg.area_max_silence_h) * _US_H)
+        o_end = area_data_end(area, cand["lat0"][o], cand["lon0"][o], cand["t0"][o], silence_us)
+    else:
+        o_end = np.full(len(o), to_us(data_end), np.int64)
+    keep = ~op
+    keep[o[o_end - cand["t0"][o] >= min_us]] = True
+    t1 = cand["t1"].astype(np.int64, copy=True)
+    t1[o] = o_end
+    cand["t1"] = t1
+    cand = {k: v[keep] for k, v in cand.items()}
+    mm, t0, t1, openf = cand["mmsi"], cand["t0"], cand["t1"], cand["open"].astype(bool)
+    lat0, lon0, lat1, lon1 = cand["lat0"], cand["lon0"], cand["lat1"], cand["lon1"]
     dur_h = (t1 - t0) / _US_H
     dist = haversine_km(lat0, lon0, lat1, lon1)
     implied = dist / _KM_PER_NM / np.maximum(dur_h, 1e-12)
-    speed = np.where(openf, c["speed_kn"][i0], implied)
-    rec = path_reception(grid, lat0, lon0, lat1, lon1, t0, t1, c["class_b"][i0], speed, c["anchored"][i0], config)
+    speed = np.where(openf, cand["speed0_kn"], implied)
+    rec = path_reception(grid, lat0, lon0, lat1, lon1, t0, t1, cand["class_b0"], speed, cand["anchored0"], config)
     score = np.clip(rec["log_p_silence"] / np.log(float(cfg.max_silence_probability)), 0.0, 1.0)
-    shore0 = coast.distance_to_shore_km(lat0, lon0)
-    shore1 = coast.distance_to_shore_km(lat1, lon1)
+    shore0, shore1 = cand["shore0_km"], cand["shore1_km"]
 
     events = []
     keys: dict[tuple, int] = {}
-    for k in range(len(i0)):
-        key = (int(mm[i0[k]]), int(t0[k]), int(t1[k]))
+    for k in range(len(mm)):
+        key = (int(mm[k]), int(t0[k]), int(t1[k]))
         keys[key] = keys.get(key, 0) + 1
-    for k in range(len(i0)):
-        s, e, op = int(i0[k]), int(i1[k]), bool(openf[k])
-        lo = int(c["bounds"][seg[s]])
-        n_before = s + 1 - (lo + int(np.searchsorted(t[lo:s + 1], t[s] - float(cfg.pre_gap_window_h) * _US_H)))
+    for k in range(len(mm)):
+        op = bool(openf[k])
+        n_before = int(cand["n_before"][k])
         high = bool(dur_h[k] >= cfg.high_confidence_gap_h
                     and shore0[k] >= float(cfg.high_confidence_shore_distance_nm) * _KM_PER_NM
                     and n_before >= cfg.pre_gap_min_positions)
@@ -293,10 +331,14 @@ def ais_gaps(segmented: pa.Table, grid: pa.Table | None = None, coast: Coast | N
                    "hour_reception": _r(rec["hour_reception"][k]),
                    "p_silence": _r(np.exp(rec["log_p_silence"][k])),
                    "likely_intentional": _r(score[k]), "n_positions_before": n_before, "high_confidence": high}
-        refs = [_ref(c, s, "first")] + ([] if op else [_ref(c, e, "last")])
-        seg_id = str(c["track_id"][seg[s]])
-        key = (int(mm[s]), int(t0[k]), int(t1[k]))
-        events.append({"type": "ais_gap", "mmsi": int(mm[s]), "start": int(t0[k]), "end": int(t1[k]),
+        m = int(mm[k])
+        refs = [{"mmsi": m, "source_id": int(cand["source_id0"][k]), "line": int(cand["line0"][k]), "role": "first"}]
+        if not op:
+            refs.append({"mmsi": m, "source_id": int(cand["source_id1"][k]), "line": int(cand["line1"][k]),
+                         "role": "last"})
+        seg_id = str(cand["track_id"][k])
+        key = (m, int(t0[k]), int(t1[k]))
+        events.append({"type": "ais_gap", "mmsi": m, "start": int(t0[k]), "end": int(t1[k]),
                        "lat": float(lat0[k]), "lon": float(lon0[k]), "confidence": float(score[k]),
                        "details": details, "positions": {"n": len(refs), "refs": refs}, "segment_id": seg_id,
                        "id_extra": {"segment": seg_id} if keys[key] > 1 else None})

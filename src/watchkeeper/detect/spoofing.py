@@ -93,11 +93,12 @@ def inland_cell_vessels(tracks, config: Config, cells: np.ndarray | None = None)
 
 
 def inland_water(tracks, rows: np.ndarray, gazetteer, config: Config,
-                 cell_vessels: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                 cell_vessels: tuple[np.ndarray, np.ndarray] | None = None, pending: list | None = None) -> np.ndarray:
     """Which of ``rows`` (table rows of ``tracks``, on land) are on inland water used by shipping: near a port or
     anchorage, or in a cell where at least ``inland_water_min_vessels`` other MMSIs have plausible positions
     (``[position_jump]``). ``cell_vessels`` are the :func:`inland_cell_vessels` of every vessel when the tracks
-    are only part of them (a partition of the MMSIs)."""
+    are only part of them (a partition of the MMSIs). ``pending``, when a list, receives the rows found not on
+    inland water by the vessel counts alone (an array): counts of more vessels could make them water."""
     pj = config.position_jump
     c = tracks.rows
     lat, lon = c["lat"], c["lon"]
@@ -119,11 +120,13 @@ def inland_water(tracks, rows: np.ndarray, gazetteer, config: Config,
             k = np.searchsorted(cells, want).clip(0, len(cells) - 1)
             # the vessel itself may be one of the MMSIs of its own cell
             water[rest] = (cells[k] == want) & (n_vessels[k] - 1 >= int(pj.inland_water_min_vessels))
+        if pending is not None:
+            pending.append(rows[rest[~water[rest]]])
     return water
 
 
 def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gazetteer=None,
-                   cell_vessels: tuple[np.ndarray, np.ndarray] | None = None) -> pa.Table:
+                   cell_vessels: tuple[np.ndarray, np.ndarray] | None = None, pending: list | None = None) -> pa.Table:
     """Position jumps, positions on land and GNSS default positions (``position_jump`` events).
 
     Parameters
@@ -140,6 +143,10 @@ def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gaz
     cell_vessels
         :func:`inland_cell_vessels` of every vessel, when ``segmented`` holds only some of them (the partitioned
         engine); counted from ``segmented`` when ``None``.
+    pending
+        When a list, receives the rows on land that the vessel counts of ``cell_vessels`` left off inland water
+        (see :func:`inland_water`): with the counts of only some vessels, the events of these rows' MMSIs may
+        change once all vessels are counted. Each MMSI's events depend on its own rows only.
 
     Returns
     -------
@@ -176,7 +183,7 @@ def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gaz
     on_land[cand] = np.asarray(coast.on_land(lat[cand], lon[cand], buffer_m=float(tr.land_tolerance_km) * 1000.0))
     land_rows = np.flatnonzero(on_land)
     if len(land_rows):
-        on_land[land_rows[inland_water(tracks, land_rows, gazetteer, config, cell_vessels)]] = False
+        on_land[land_rows[inland_water(tracks, land_rows, gazetteer, config, cell_vessels, pending)]] = False
     # an on-land stretch is evidence only against the vessel's own sea track: a segment entirely on land (a
     # vessel on a river, canal or lake the land polygons fill, e.g. the Yangtze, Lake Vattern, a fjord) says
     # nothing, so a stretch must have a row of its segment at sea before or after it

@@ -9,27 +9,32 @@ events (the same rows and ids; tests compare the two) while holding only a few p
    ``P`` is chosen so that a partition holds at most ``partition_rows`` rows (a multiple of the workers). Every row
    of an MMSI lands in the same partition, so segmentation and every per-vessel rule see whole tracks.
 2. **Pass 1, per partition** (``workers`` processes): segmentation; the per-vessel detectors that need nothing
-   from other vessels (port visits, loitering, MMSI conflicts, invalid identity); and the additive summaries of
-   the partition that the rules spanning all vessels need: reception counts per cell and day
-   (:func:`~watchkeeper.geo.reception.grid_counts`), runs of data per area
-   (:func:`~watchkeeper.detect.gaps.area_runs`), vessels per inland-water cell
+   from other vessels (port visits, loitering, MMSI conflicts, invalid identity); position jumps, with the
+   partition's own vessel counts per inland-water cell; the AIS gap candidates
+   (:func:`~watchkeeper.detect.gaps.gap_candidates`: everything a gap takes from its own track) and each
+   vessel's own speeds for the dark port calls; and the additive summaries of the partition that the rules
+   spanning all vessels need: reception counts per cell and day (:func:`~watchkeeper.geo.reception.grid_counts`),
+   runs of data per area (:func:`~watchkeeper.detect.gaps.area_runs`), vessels per inland-water cell
    (:func:`~watchkeeper.detect.spoofing.inland_cell_vessels`) and the encounter grid points
-   (:func:`~watchkeeper.detect.encounters.encounter_points`, written per UTC day). The partition's track arrays
-   go to disk for pass 2 (in their narrowest exact types) and its positions file is deleted.
+   (:func:`~watchkeeper.detect.encounters.encounter_points`, written per UTC day). Only the track arrays of the
+   MMSIs whose on-land rows the partition's own counts left off inland water go to disk (in their narrowest
+   exact types), and the partition's positions file is deleted.
 3. **Merge.** The summaries add up exactly (they are counts over disjoint sets of vessels, or unions of time
    spans), giving the reception grid, area runs and cell counts of the whole store.
-4. **Pass 2** (``workers`` processes): per partition, AIS gaps scored against the whole store's reception, dark
-   port calls and position jumps; per UTC day, the adjacent pairs of every vessel's encounter grid points (pairs
-   exist only within one grid instant, so days are independent), and the encounters whose runs lie wholly inside
-   the day.
+4. **Pass 2** (``workers`` processes): per partition, the AIS gaps of the candidates, scored against the whole
+   store's reception and with open gaps ended where the data around them ends
+   (:func:`~watchkeeper.detect.gaps.gap_events`), their dark port calls, and the position jumps of the MMSIs
+   saved in pass 1, with every vessel's inland counts (an MMSI's jumps depend on its own rows only); per UTC
+   day, the adjacent pairs of every vessel's encounter grid points (pairs exist only within one grid instant, so
+   days are independent), and the encounters whose runs lie wholly inside the day.
 5. **Finish**: encounters from the runs that touch a day's first or last slot, joined across days (in one
    worker, whose gazetteer search is built already); in this process, activity surges from the port visits and
    dark port calls, and identity changes from the statics (an IMO moving between MMSIs spans partitions).
 
 Peak memory is about ``workers`` partitions plus one day of encounter grid points, the statics and the events; it
-does not grow with the number of positions. Temporary disk is about 100 bytes a position at most (86 at the peak of
-a 2M-position run; the shuffled positions, then the track arrays and grid points), removed as the steps finish and
-at the end; a folder left by a killed run is removed by the next. Workers are forked from this process when no
+does not grow with the number of positions. Temporary disk peaks at about 65 bytes a position (64 in a 5M-position
+run: the shuffled positions, 54 bytes a position, while pass 1 writes the first grid points and gap candidates),
+removed as the steps finish and at the end; a folder left by a killed run is removed by the next. Workers are forked from this process when no
 parallel Numba kernel has run in it yet (the command line's case), else from a fork server that has loaded the
 default gazetteer and coastline (forking a process in which OpenMP threads have run is unsafe). With one worker
 every step runs in this process.
@@ -54,7 +59,7 @@ import pyarrow.compute as pc
 
 from watchkeeper.config import Config
 from watchkeeper.errors import StoreError
-from watchkeeper.detect.dark_port_calls import dark_port_calls
+from watchkeeper.detect.dark_port_calls import dark_port_calls, vessel_speeds_kn
 from watchkeeper.detect.encounters import (
     adjacency,
     encounter_events,
@@ -63,7 +68,7 @@ from watchkeeper.detect.encounters import (
     run_pieces,
     run_place,
 )
-from watchkeeper.detect.gaps import ais_gaps, area_runs, merge_area_runs
+from watchkeeper.detect.gaps import area_runs, gap_candidates, gap_events, merge_area_runs
 from watchkeeper.detect.identity import identity_change, invalid_identity
 from watchkeeper.detect.loitering import loitering
 from watchkeeper.detect.mmsi_conflict import mmsi_conflicts
@@ -232,22 +237,37 @@ def _load_tracks(folder: Path, gazetteer: Gazetteer, radius_km: float) -> Tracks
 # --- pass 1 -------------------------------------------------------------------------------------------------
 def _pass1(k: int) -> dict:
     s = _STATE
-    config, gaz, tmp = s["config"], s["gazetteer"], s["tmp"]
+    config, gaz, coast, tmp = s["config"], s["gazetteer"], s["coast"], s["tmp"]
     positions = _read_partition(tmp, k)
     statics = s["statics"].filter(pa.array(s["statics_bucket"] == k))
     n_positions = positions.num_rows
     tracks = segment_tracks(positions, config)
-    tracks.nearest_place(gaz, _radius_km(config))
+    nearest = tracks.nearest_place(gaz, _radius_km(config))
     events = [port_visits(tracks, gaz, config), loitering(tracks, gaz, config), mmsi_conflicts(tracks, config),
               invalid_identity(statics, positions, config)]
     del positions
     p = tracks.plausible
     silence_us = int(float(config.ais_gap.area_max_silence_h) * 3_600_000_000)
     ts = tracks.rows["ts"]
+    cells = inland_cell_vessels(tracks, config)
+    # position jumps with this partition's vessel counts per inland cell; the MMSIs whose on-land rows those
+    # counts left off inland water are done again in pass 2 with every vessel's counts (their rows are saved)
+    pending: list[np.ndarray] = []
+    jumps = position_jumps(tracks, coast, config, gazetteer=gaz, cell_vessels=cells, pending=pending)
+    redo = np.unique(tracks.rows["mmsi"][np.concatenate(pending)]) if pending else np.empty(0, np.int64)
+    if len(redo):
+        jumps = jumps.filter(pc.invert(pc.is_in(jumps["mmsi"], pa.array(redo, jumps.schema.field("mmsi").type))))
+        _save_tracks(*_vessels_of(tracks, nearest, redo), tmp / f"tracks-{k}")
+    events.append(jumps)
+    # AIS gaps up to what needs every vessel (reception, the end of the data in the area), and each vessel's own
+    # speeds for the dark port calls
+    gaps = gap_candidates(tracks, coast, config)
+    with open(tmp / f"gaps-{k}.pickle", "wb") as f:
+        pickle.dump((gaps, vessel_speeds_kn(tracks, config, set(np.unique(gaps["mmsi"]).tolist()))), f,
+                    protocol=pickle.HIGHEST_PROTOCOL)
     out = {"events": pa.concat_tables([_events(e) for e in events]),
            "grid": grid_counts(tracks, config), "area": area_runs(p["lat"], p["lon"], p["ts_us"], silence_us),
-           "cells": inland_cell_vessels(tracks, config),
-           "span": (int(ts.min()), int(ts.max())) if len(ts) else None, "n_rows": n_positions}
+           "cells": cells, "span": (int(ts.min()), int(ts.max())) if len(ts) else None, "n_rows": n_positions}
     # encounter grid points, one file per UTC day, segment codes made unique across partitions
     pts = encounter_points(p, config)
     step_us = int(pts.pop("step_us"))
@@ -269,10 +289,18 @@ def _pass1(k: int) -> dict:
     # segment ids, looked up by the encounters found at the end
     _write_arrow(pa.table({"segment_id": pa.array(p["segment_id"].tolist(), pa.string())}),
                  tmp / f"segments-{k}.arrow")
-    # the track arrays for pass 2 (the nearest-place search included, it is the costliest part to redo)
-    _save_tracks(tracks, tracks.nearest_place(gaz, _radius_km(config)), tmp / f"tracks-{k}")
     out["peak_rss_kib"] = _peak_rss_kib()
     return out
+
+
+def _vessels_of(tracks: Tracks, nearest: tuple[np.ndarray, np.ndarray], mmsis: np.ndarray
+                ) -> tuple[Tracks, tuple[np.ndarray, np.ndarray]]:
+    """The rows of ``mmsis`` only, with their part of the nearest-place answer. Rows are in (MMSI, time) order and
+    plausible rows by segment, segments by MMSI: both keep their order, the segment codes their meaning."""
+    keep = np.isin(tracks.rows["mmsi"], mmsis)
+    rows = {k: (v if k == "seg_names" else v[keep]) for k, v in tracks.rows.items()}
+    of_plausible = keep[tracks.plausible["row"]]
+    return Tracks(rows=rows), (nearest[0][of_plausible], nearest[1][of_plausible])
 
 
 # --- pass 2 -------------------------------------------------------------------------------------------------
@@ -280,12 +308,15 @@ def _pass2_partition(k: int) -> tuple[pa.Table, int]:
     _load_merged()
     s = _STATE
     config, gaz, coast, tmp = s["config"], s["gazetteer"], s["coast"], s["tmp"]
-    tracks = _load_tracks(tmp / f"tracks-{k}", gaz, _radius_km(config))
-    shutil.rmtree(tmp / f"tracks-{k}", ignore_errors=True)
-    gaps = ais_gaps(tracks, s["grid"], coast, config, area=s["area"])
-    dark = dark_port_calls(gaps, gaz, config, segmented=tracks)
-    jumps = position_jumps(tracks, coast, config, gazetteer=gaz, cell_vessels=s["cells"])
-    return pa.concat_tables([_events(gaps), _events(dark), _events(jumps)]), _peak_rss_kib()
+    with open(tmp / f"gaps-{k}.pickle", "rb") as f:
+        candidates, speeds = pickle.load(f)
+    gaps = gap_events(candidates, s["grid"], config, area=s["area"])
+    out = [_events(gaps), _events(dark_port_calls(gaps, gaz, config, speeds=speeds))]
+    if (tmp / f"tracks-{k}").exists():  # the vessels whose position jumps need every vessel's inland counts
+        tracks = _load_tracks(tmp / f"tracks-{k}", gaz, _radius_km(config))
+        shutil.rmtree(tmp / f"tracks-{k}", ignore_errors=True)
+        out.append(_events(position_jumps(tracks, coast, config, gazetteer=gaz, cell_vessels=s["cells"])))
+    return pa.concat_tables(out), _peak_rss_kib()
 
 
 def _in_port_place(gazetteer: Gazetteer, config: Config):
@@ -639,7 +670,7 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
             raise StoreError(f"no space left for the partitioned engine's temporary files ({e.strerror})",
                              where=str(store.root),
-                             fix="free disk space where the store is (about 100 bytes per position are needed "
+                             fix="free disk space where the store is (about 70 bytes per position are needed "
                                  "while detecting), or detect in one process with --partition-rows larger than "
                                  "the store's positions") from None
         raise
