@@ -38,7 +38,7 @@ from watchkeeper.detect.events import make_events
 from watchkeeper.detect.port_visits import track_arrays
 from watchkeeper.geo.gazetteer import Gazetteer
 from watchkeeper.geo.sphere import EARTH_RADIUS_KM, haversine_km_scalar
-from watchkeeper.tracks.arrays import run_rows
+from watchkeeper.tracks.arrays import run_rows, stable_order
 
 VERSION = "encounter/1"
 KM_PER_NM = 1.852
@@ -209,7 +209,11 @@ def adjacent_pairs(slot, lat, lon, vessel, max_distance_km: float):
     if not len(slot):
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), 0
     key = _cell_keys(lat, lon, max(float(max_distance_km), MIN_CELL_KM))
-    order = np.lexsort((key, slot))
+    # by (slot, key): one unstable sort of the keys, then a counting sort of the slots. Points of one slot and
+    # cell may come in any order: the pairs are the same (distances are symmetric to the bit), and every caller
+    # orders them by (segments, slot)
+    order = np.argsort(key)
+    order = order[stable_order(slot[order] - slot.min())]
     i, j, d, n = _pair_search(slot[order], key[order], lat[order], lon[order], vessel[order], float(max_distance_km))
     return order[i], order[j], d, int(n)
 
