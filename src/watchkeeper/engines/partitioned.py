@@ -185,6 +185,25 @@ def _read_arrow(path: Path) -> pa.Table:
         return ipc.open_file(source).read_all()
 
 
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """An int64 array as int32 when every value fits (the grid points' slots, rows, sources and mostly lines):
+    less to write and read; :func:`_read_points` widens them back."""
+    if a.dtype == np.int64 and len(a) and np.iinfo(np.int32).min <= a.min() and a.max() <= np.iinfo(np.int32).max:
+        return a.astype(np.int32)
+    return a
+
+
+def _read_points(tmp: Path, day: int) -> dict[str, np.ndarray]:
+    """The grid points of UTC day ``day`` from every partition's file, integers back in int64."""
+    tables = [_read_arrow(f) for f in sorted((tmp / "points" / f"day={day}").iterdir())]
+    out = {}
+    for name in tables[0].column_names:
+        parts = [t[name].to_numpy() for t in tables]
+        wide = np.int64 if parts[0].dtype.kind == "i" else parts[0].dtype
+        out[name] = np.concatenate(parts, dtype=wide) if len(parts) > 1 else parts[0].astype(wide)
+    return out
+
+
 def _write_arrow(table: pa.Table, path: Path) -> None:
     import pyarrow.ipc as ipc
 
@@ -277,7 +296,7 @@ def _pass1(k: int) -> dict:
     order = stable_order(day - day.min()) if len(day) else np.empty(0, np.int64)
     day_sorted = day[order]
     cuts = np.flatnonzero(np.r_[True, day_sorted[1:] != day_sorted[:-1], True]) if len(day) else np.zeros(1, int)
-    table = pa.table({name: v[order] for name, v in pts.items()})
+    table = pa.table({name: _narrow(v)[order] for name, v in pts.items()})
     days = []
     for a, b in zip(cuts[:-1], cuts[1:]):
         d = int(day_sorted[a])
@@ -337,8 +356,7 @@ def _pass2_day(day: int) -> tuple[pa.Table, dict[str, np.ndarray], int]:
     _load_merged()
     s = _STATE
     step = int(s["step_us"])
-    table = pa.concat_tables([_read_arrow(f) for f in sorted((s["tmp"] / "points" / f"day={day}").iterdir())])
-    pts = {name: table[name].to_numpy() for name in table.column_names}
+    pts = _read_points(s["tmp"], day)
     pts["step_us"] = np.int64(step)
     first_slot, last_slot = -((-day * _US_DAY) // step), ((day + 1) * _US_DAY - 1) // step
     min_duration_h = float(s["config"].encounter.min_duration_h)
@@ -356,7 +374,7 @@ def _pass2_day(day: int) -> tuple[pa.Table, dict[str, np.ndarray], int]:
         return keep
 
     adj = adjacency(pts, s["config"], place=_in_port_place(s["gazetteer"], s["config"]), select=select)
-    del pts, table
+    del pts
     order, starts, ends = run_pieces(adj)
     slot = adj["slot"][order]
     lo, hi = slot[starts], slot[ends]
@@ -433,10 +451,9 @@ def _redo_pieces(tmp: Path, day: int, pieces: dict[str, np.ndarray], step_us: in
     """The adjacency records of run pieces of one day that were not written (wholly near one place), found again
     from the day's grid points of their segments only: the same pairs, since a pair depends on its two points."""
     segs = np.unique(np.r_[pieces["seg_a"], pieces["seg_b"]])
-    tables = [_read_arrow(f) for f in sorted((tmp / "points" / f"day={day}").iterdir())]
-    table = pa.concat_tables(tables)
-    table = table.filter(pc.is_in(table["seg"], pa.array(segs)))
-    pts = {name: table[name].to_numpy() for name in table.column_names}
+    pts = _read_points(tmp, day)
+    of_segs = np.isin(pts["seg"], segs)
+    pts = {name: v[of_segs] for name, v in pts.items()}
     pts["step_us"] = np.int64(step_us)
     adj = adjacency(pts, config, place=_in_port_place(gazetteer, config))
     keep = np.zeros(len(adj["slot"]), bool)
