@@ -114,15 +114,29 @@ def inland_water(tracks, rows: np.ndarray, gazetteer, config: Config,
     water = np.isfinite(place_km)
     rest = np.flatnonzero(~water)
     if len(rest):
-        want = _inland_cell(lat[rows[rest]], lon[rows[rest]], float(pj.inland_water_cell_deg))
-        cells, n_vessels = inland_cell_vessels(tracks, config, want) if cell_vessels is None else cell_vessels
-        if len(cells):
-            k = np.searchsorted(cells, want).clip(0, len(cells) - 1)
-            # the vessel itself may be one of the MMSIs of its own cell
-            water[rest] = (cells[k] == want) & (n_vessels[k] - 1 >= int(pj.inland_water_min_vessels))
+        want = inland_cells(lat[rows[rest]], lon[rows[rest]], config)
+        water[rest] = counted_water(inland_cell_vessels(tracks, config, want) if cell_vessels is None
+                                    else cell_vessels, want, config)
         if pending is not None:
             pending.append(rows[rest[~water[rest]]])
     return water
+
+
+def inland_cells(lat, lon, config: Config) -> np.ndarray:
+    """The ``inland_water_cell_deg`` cell of each position (as :func:`inland_cell_vessels` counts them)."""
+    return _inland_cell(np.asarray(lat, np.float64), np.asarray(lon, np.float64),
+                        float(config.position_jump.inland_water_cell_deg))
+
+
+def counted_water(cell_vessels: tuple[np.ndarray, np.ndarray], want: np.ndarray, config: Config) -> np.ndarray:
+    """Which cells ``want`` (:func:`inland_cells`) are inland water by the vessel counts ``cell_vessels``
+    (:func:`inland_cell_vessels`): at least ``inland_water_min_vessels`` MMSIs besides the vessel itself (which
+    may be one of its cell's MMSIs)."""
+    cells, n_vessels = cell_vessels
+    if not len(cells):
+        return np.zeros(len(want), bool)
+    k = np.searchsorted(cells, want).clip(0, len(cells) - 1)
+    return (cells[k] == want) & (n_vessels[k] - 1 >= int(config.position_jump.inland_water_min_vessels))
 
 
 def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gazetteer=None,

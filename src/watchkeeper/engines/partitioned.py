@@ -16,15 +16,16 @@ events (the same rows and ids; tests compare the two) while holding only a few p
    spanning all vessels need: reception counts per cell and day (:func:`~watchkeeper.geo.reception.grid_counts`),
    runs of data per area (:func:`~watchkeeper.detect.gaps.area_runs`), vessels per inland-water cell
    (:func:`~watchkeeper.detect.spoofing.inland_cell_vessels`) and the encounter grid points
-   (:func:`~watchkeeper.detect.encounters.encounter_points`, written per UTC day). Only the track arrays of the
-   MMSIs whose on-land rows the partition's own counts left off inland water go to disk (in their narrowest
-   exact types), and the partition's positions file is deleted.
+   (:func:`~watchkeeper.detect.encounters.encounter_points`, written per UTC day, integers in int32 where they
+   fit). The partition's positions file is deleted, unless the partition's own inland counts left some on-land
+   rows off inland water: it then waits for pass 2.
 3. **Merge.** The summaries add up exactly (they are counts over disjoint sets of vessels, or unions of time
    spans), giving the reception grid, area runs and cell counts of the whole store.
 4. **Pass 2** (``workers`` processes): per partition, the AIS gaps of the candidates, scored against the whole
    store's reception and with open gaps ended where the data around them ends
-   (:func:`~watchkeeper.detect.gaps.gap_events`), their dark port calls, and the position jumps of the MMSIs
-   saved in pass 1, with every vessel's inland counts (an MMSI's jumps depend on its own rows only); per UTC
+   (:func:`~watchkeeper.detect.gaps.gap_events`), their dark port calls, and, where every vessel's inland counts
+   make such a row's cell inland water, the position jumps of its MMSI again: its rows read back and segmented
+   on their own (segmentation and jumps are per MMSI), the pass 1 jumps of that MMSI dropped; per UTC
    day, the adjacent pairs of every vessel's encounter grid points (pairs exist only within one grid instant, so
    days are independent), and the encounters whose runs lie wholly inside the day.
 5. **Finish**: encounters from the runs that touch a day's first or last slot, joined across days (in one
@@ -32,9 +33,9 @@ events (the same rows and ids; tests compare the two) while holding only a few p
    dark port calls, and identity changes from the statics (an IMO moving between MMSIs spans partitions).
 
 Peak memory is about ``workers`` partitions plus one day of encounter grid points, the statics and the events; it
-does not grow with the number of positions. Temporary disk peaks at about 65 bytes a position (64 in a 5M-position
-run: the shuffled positions, 54 bytes a position, while pass 1 writes the first grid points and gap candidates),
-removed as the steps finish and at the end; a folder left by a killed run is removed by the next. Workers are forked from this process when no
+does not grow with the number of positions. Temporary disk peaks at about 90 bytes a position (87 in a 5M-position
+run: the shuffled positions, 54 bytes a position, while pass 1 writes the grid points, 32), removed as the steps
+finish and at the end; a folder left by a killed run is removed by the next. Workers are forked from this process when no
 parallel Numba kernel has run in it yet (the command line's case), else from a fork server that has loaded the
 default gazetteer and coastline (forking a process in which OpenMP threads have run is unsafe). With one worker
 every step runs in this process.
@@ -73,13 +74,13 @@ from watchkeeper.detect.identity import identity_change, invalid_identity
 from watchkeeper.detect.loitering import loitering
 from watchkeeper.detect.mmsi_conflict import mmsi_conflicts
 from watchkeeper.detect.port_visits import port_visits
-from watchkeeper.detect.spoofing import inland_cell_vessels, position_jumps
+from watchkeeper.detect.spoofing import counted_water, inland_cell_vessels, inland_cells, position_jumps
 from watchkeeper.detect.surges import activity_surges
 from watchkeeper.geo.coast import Coast
 from watchkeeper.geo.gazetteer import Gazetteer
 from watchkeeper.geo.reception import grid_counts, grid_from_counts
 from watchkeeper.schema import EVENTS, POSITIONS
-from watchkeeper.tracks.arrays import Tracks, stable_order
+from watchkeeper.tracks.arrays import stable_order
 from watchkeeper.tracks.segment import READ_COLUMNS, segment_tracks
 
 DEFAULT_PARTITION_ROWS = 1_000_000
@@ -168,13 +169,18 @@ def _shuffle(files: list[str], task: int) -> None:
             w.close()
 
 
-def _read_partition(tmp: Path, k: int) -> pa.Table:
-    """Partition ``k``'s positions from every shuffle task's file (in task order), the files then deleted (their
-    memory maps stay readable)."""
-    paths = sorted(tmp.glob(f"positions-{k}-*.arrow"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+def _partition_files(tmp: Path, k: int) -> list[Path]:
+    return sorted(tmp.glob(f"positions-{k}-*.arrow"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+
+
+def _read_partition(tmp: Path, k: int, delete: bool = True) -> pa.Table:
+    """Partition ``k``'s positions from every shuffle task's file (in task order), the files then deleted unless
+    ``delete`` is false (their memory maps stay readable)."""
+    paths = _partition_files(tmp, k)
     tables = [_read_arrow(p) for p in paths]
-    for p in paths:
-        p.unlink(missing_ok=True)
+    if delete:
+        for p in paths:
+            p.unlink(missing_ok=True)
     return pa.concat_tables(tables) if tables else _MOVED.empty_table()
 
 
@@ -217,51 +223,15 @@ def _bucket_of(mmsi, n_parts: int) -> np.ndarray:
     return np.asarray(m).astype(np.int64) % n_parts
 
 
-# The track arrays saved between the passes, in types that hold their values exactly: the columns they come from
-# are that narrow (mmsi, source_id int32; msg_type, nav_status int8; sog float32), segment codes of a partition and
-# gazetteer rows fit int32 (checked). About 70 bytes a row instead of 113.
-_SAVED_TYPES = {"rows.mmsi": np.int32, "rows.msg_type": np.int8, "rows.nav_status": np.int8,
-                "rows.source_id": np.int32, "rows.sog": np.float32, "rows.seg": np.int32, "nearest.idx": np.int32}
-
-
-def _save_tracks(tracks: Tracks, nearest: tuple[np.ndarray, np.ndarray], folder: Path) -> None:
-    """The track arrays pass 2 needs (:data:`_SAVED_TYPES`)."""
-    folder.mkdir()
-    meta = {"dtypes": {}, "seg_names": tracks.rows["seg_names"].tolist()}
-    arrays = {**{f"rows.{k}": v for k, v in tracks.rows.items() if k != "seg_names"},
-              "nearest.idx": nearest[0], "nearest.km": nearest[1]}
-    for name, a in arrays.items():
-        meta["dtypes"][name] = a.dtype.str
-        t = _SAVED_TYPES.get(name)
-        if t is not None and a.dtype != t:
-            if np.dtype(t).kind == "i" and len(a) and not (np.iinfo(t).min <= a.min() and a.max() <= np.iinfo(t).max):
-                t = None  # pragma: no cover - a value beyond the narrow type (not seen in AIS data): keep it wide
-            a = a if t is None else a.astype(t)
-        np.save(folder / f"{name}.npy", a, allow_pickle=False)
-    with open(folder / "meta.pickle", "wb") as f:
-        pickle.dump(meta, f, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _load_tracks(folder: Path, gazetteer: Gazetteer, radius_km: float) -> Tracks:
-    with open(folder / "meta.pickle", "rb") as f:
-        meta = pickle.load(f)
-    arrays = {name: np.load(folder / f"{name}.npy").astype(dt, copy=False) for name, dt in meta["dtypes"].items()}
-    rows = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("rows.")}
-    rows["seg_names"] = np.asarray(meta["seg_names"], dtype=object)
-    tracks = Tracks(rows=rows)
-    tracks.set_nearest(gazetteer, radius_km, arrays["nearest.idx"], arrays["nearest.km"])
-    return tracks
-
-
 # --- pass 1 -------------------------------------------------------------------------------------------------
 def _pass1(k: int) -> dict:
     s = _STATE
     config, gaz, coast, tmp = s["config"], s["gazetteer"], s["coast"], s["tmp"]
-    positions = _read_partition(tmp, k)
+    positions = _read_partition(tmp, k, delete=False)
     statics = s["statics"].filter(pa.array(s["statics_bucket"] == k))
     n_positions = positions.num_rows
     tracks = segment_tracks(positions, config)
-    nearest = tracks.nearest_place(gaz, _radius_km(config))
+    tracks.nearest_place(gaz, _radius_km(config))  # every detector's search, at the largest radius
     events = [port_visits(tracks, gaz, config), loitering(tracks, gaz, config), mmsi_conflicts(tracks, config),
               invalid_identity(statics, positions, config)]
     del positions
@@ -269,15 +239,17 @@ def _pass1(k: int) -> dict:
     silence_us = int(float(config.ais_gap.area_max_silence_h) * 3_600_000_000)
     ts = tracks.rows["ts"]
     cells = inland_cell_vessels(tracks, config)
-    # position jumps with this partition's vessel counts per inland cell; the MMSIs whose on-land rows those
-    # counts left off inland water are done again in pass 2 with every vessel's counts (their rows are saved)
+    # position jumps with this partition's vessel counts per inland cell. On-land rows those counts leave off
+    # inland water may be on it by every vessel's counts: their MMSIs and cells go back, and the partition's
+    # positions stay on disk until pass 2 has checked them (_pass2_partition)
     pending: list[np.ndarray] = []
-    jumps = position_jumps(tracks, coast, config, gazetteer=gaz, cell_vessels=cells, pending=pending)
-    redo = np.unique(tracks.rows["mmsi"][np.concatenate(pending)]) if pending else np.empty(0, np.int64)
-    if len(redo):
-        jumps = jumps.filter(pc.invert(pc.is_in(jumps["mmsi"], pa.array(redo, jumps.schema.field("mmsi").type))))
-        _save_tracks(*_vessels_of(tracks, nearest, redo), tmp / f"tracks-{k}")
-    events.append(jumps)
+    events.append(position_jumps(tracks, coast, config, gazetteer=gaz, cell_vessels=cells, pending=pending))
+    rows = np.concatenate(pending) if pending else np.empty(0, np.int64)
+    r = tracks.rows
+    pending_cells = {"mmsi": r["mmsi"][rows], "cell": inland_cells(r["lat"][rows], r["lon"][rows], config)}
+    if not len(rows):
+        for path in _partition_files(tmp, k):
+            path.unlink(missing_ok=True)
     # AIS gaps up to what needs every vessel (reception, the end of the data in the area), and each vessel's own
     # speeds for the dark port calls
     gaps = gap_candidates(tracks, coast, config)
@@ -286,7 +258,8 @@ def _pass1(k: int) -> dict:
                     protocol=pickle.HIGHEST_PROTOCOL)
     out = {"events": pa.concat_tables([_events(e) for e in events]),
            "grid": grid_counts(tracks, config), "area": area_runs(p["lat"], p["lon"], p["ts_us"], silence_us),
-           "cells": cells, "span": (int(ts.min()), int(ts.max())) if len(ts) else None, "n_rows": n_positions}
+           "cells": cells, "pending": pending_cells, "span": (int(ts.min()), int(ts.max())) if len(ts) else None,
+           "n_rows": n_positions}
     # encounter grid points, one file per UTC day, segment codes made unique across partitions
     pts = encounter_points(p, config)
     step_us = int(pts.pop("step_us"))
@@ -312,18 +285,12 @@ def _pass1(k: int) -> dict:
     return out
 
 
-def _vessels_of(tracks: Tracks, nearest: tuple[np.ndarray, np.ndarray], mmsis: np.ndarray
-                ) -> tuple[Tracks, tuple[np.ndarray, np.ndarray]]:
-    """The rows of ``mmsis`` only, with their part of the nearest-place answer. Rows are in (MMSI, time) order and
-    plausible rows by segment, segments by MMSI: both keep their order, the segment codes their meaning."""
-    keep = np.isin(tracks.rows["mmsi"], mmsis)
-    rows = {k: (v if k == "seg_names" else v[keep]) for k, v in tracks.rows.items()}
-    of_plausible = keep[tracks.plausible["row"]]
-    return Tracks(rows=rows), (nearest[0][of_plausible], nearest[1][of_plausible])
-
-
 # --- pass 2 -------------------------------------------------------------------------------------------------
-def _pass2_partition(k: int) -> tuple[pa.Table, int]:
+def _pass2_partition(k: int, pending: dict[str, np.ndarray]) -> tuple[pa.Table, int, np.ndarray]:
+    """Partition ``k``'s AIS gaps and dark port calls, and the position jumps of the MMSIs whose ``pending``
+    on-land rows (pass 1) lie in cells that every vessel's counts make inland water: those MMSIs' rows are read
+    again and segmented on their own (segmentation, like the jumps, is per MMSI). Returns the events, the peak
+    memory and the MMSIs done again (their pass 1 jumps are void)."""
     _load_merged()
     s = _STATE
     config, gaz, coast, tmp = s["config"], s["gazetteer"], s["coast"], s["tmp"]
@@ -331,11 +298,16 @@ def _pass2_partition(k: int) -> tuple[pa.Table, int]:
         candidates, speeds = pickle.load(f)
     gaps = gap_events(candidates, s["grid"], config, area=s["area"])
     out = [_events(gaps), _events(dark_port_calls(gaps, gaz, config, speeds=speeds))]
-    if (tmp / f"tracks-{k}").exists():  # the vessels whose position jumps need every vessel's inland counts
-        tracks = _load_tracks(tmp / f"tracks-{k}", gaz, _radius_km(config))
-        shutil.rmtree(tmp / f"tracks-{k}", ignore_errors=True)
+    redo = np.unique(pending["mmsi"][counted_water(s["cells"], pending["cell"], config)])
+    if len(redo):
+        positions = _read_partition(tmp, k, delete=False)
+        positions = positions.filter(pc.is_in(positions["mmsi"], pa.array(redo, positions.schema.field("mmsi").type)))
+        tracks = segment_tracks(positions, config)
+        tracks.nearest_place(gaz, _radius_km(config))
         out.append(_events(position_jumps(tracks, coast, config, gazetteer=gaz, cell_vessels=s["cells"])))
-    return pa.concat_tables(out), _peak_rss_kib()
+    for path in _partition_files(tmp, k):
+        path.unlink(missing_ok=True)
+    return pa.concat_tables(out), _peak_rss_kib(), redo
 
 
 def _in_port_place(gazetteer: Gazetteer, config: Config):
@@ -649,10 +621,16 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
             with open(tmp / "merged.pickle", "wb") as f:
                 pickle.dump(merged, f, protocol=pickle.HIGHEST_PROTOCOL)
             days = sorted({d for r in first for d in r["days"]})
-            part_jobs = [pool.submit(_pass2_partition, k) for k in range(n_parts)]
+            part_jobs = [pool.submit(_pass2_partition, k, first[k]["pending"]) for k in range(n_parts)]
             day_jobs = [pool.submit(_pass2_day, d) for d in days]
             second = [j.result() for j in part_jobs]
             worker_rss = [r["peak_rss_kib"] for r in first] + [r[1] for r in second]
+            for r, (_, _, redo) in zip(first, second):  # jumps done again in pass 2
+                if len(redo):
+                    ev = r["events"]
+                    void = pc.and_(pc.equal(ev["type"], "position_jump"),
+                                   pc.is_in(ev["mmsi"], pa.array(redo, ev.schema.field("mmsi").type)))
+                    r["events"] = ev.filter(pc.invert(void))
             second = [r[0] for r in second]
             _mark("pass 2 partitions")
             days_out = [j.result() for j in day_jobs]
@@ -687,7 +665,7 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
             raise StoreError(f"no space left for the partitioned engine's temporary files ({e.strerror})",
                              where=str(store.root),
-                             fix="free disk space where the store is (about 70 bytes per position are needed "
+                             fix="free disk space where the store is (about 90 bytes per position are needed "
                                  "while detecting), or detect in one process with --partition-rows larger than "
                                  "the store's positions") from None
         raise
