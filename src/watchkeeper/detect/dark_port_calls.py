@@ -133,7 +133,16 @@ def vessel_speeds_kn(segmented, config: Config, mmsis=None) -> dict[int, float]:
 
 
 def _places(gazetteer: Gazetteer):
-    """Places of interest grouped by port: arrays ordered by group, group starts, and one label row per group."""
+    """Places of interest grouped by port: arrays ordered by group, group starts, and one label row per group
+    (built once per gazetteer; the callers only read them)."""
+    cached = getattr(gazetteer, "_dark_port_places", None)
+    if cached is None:
+        cached = _group_places(gazetteer)
+        object.__setattr__(gazetteer, "_dark_port_places", cached)
+    return cached
+
+
+def _group_places(gazetteer: Gazetteer):
     idx = np.flatnonzero(gazetteer.tier > 0)
     tbl = gazetteer.table.take(pa.array(idx, pa.int64()))
     names = tbl["name"].to_pylist()

@@ -255,9 +255,14 @@ def gap_candidates(segmented, coast: Coast | None = None, config: Config | None 
     # enough after it depends on every vessel: gap_events)
     last = c["bounds"][1:] - 1
     mm = c["mmsi"]
-    u_mmsi, u_code = np.unique(mm, return_inverse=True)
-    mmsi_last = np.full(len(u_mmsi), np.iinfo(np.int64).min, np.int64)  # latest time per MMSI
-    np.maximum.at(mmsi_last, u_code, t)
+    if (mm[1:] >= mm[:-1]).all():  # rows by segment, segments by MMSI: each MMSI's rows lie together
+        first_of = np.flatnonzero(np.r_[True, mm[1:] != mm[:-1]])
+        u_code = np.cumsum(np.r_[False, mm[1:] != mm[:-1]])
+        mmsi_last = np.maximum.reduceat(t, first_of)  # latest time per MMSI
+    else:
+        u_mmsi, u_code = np.unique(mm, return_inverse=True)
+        mmsi_last = np.full(len(u_mmsi), np.iinfo(np.int64).min, np.int64)
+        np.maximum.at(mmsi_last, u_code, t)
     o = last[mmsi_last[u_code[last]] == t[last]]
     i0, i1 = np.r_[a, o], np.r_[a + 1, o]
     lat0, lon0, lat1, lon1 = c["lat"][i0], c["lon"][i0], c["lat"][i1], c["lon"][i1]

@@ -87,8 +87,10 @@ def inland_cell_vessels(tracks, config: Config, cells: np.ndarray | None = None)
         all_cells, mmsi = all_cells[sel], mmsi[sel]
     if not len(all_cells):
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    # distinct (cell, MMSI) pairs as one int64 key (MMSIs are below 2^30), then MMSIs per cell
-    pairs = np.unique((all_cells << 30) | (mmsi & ((1 << 30) - 1)))
+    # distinct (cell, MMSI) pairs as one int64 key (MMSIs are below 2^30), then MMSIs per cell; rows come by
+    # vessel and time, so most repeat the pair before them: those go first, the sort sees the rest
+    pairs = (all_cells << 30) | (mmsi & ((1 << 30) - 1))
+    pairs = np.unique(pairs[np.r_[True, pairs[1:] != pairs[:-1]]])
     return np.unique(pairs >> 30, return_counts=True)
 
 

@@ -45,8 +45,10 @@ def load_kernels(prefixes: tuple[str, ...] = ("watchkeeper.detect", "watchkeeper
 
 def warm(gaz: Gazetteer, config=None) -> None:
     """Prepare this process to be the parent of detection workers (see :func:`load_kernels`): the serial kernels,
-    and the gazetteer's search structures for ``config``'s radii (its grids, the k-d tree, the port groups)."""
+    and the gazetteer's search structures for ``config``'s radii (its grids, the k-d tree, the port groups, the
+    places of interest by port)."""
     from watchkeeper.config import Config
+    from watchkeeper.detect.dark_port_calls import _places
     from watchkeeper.detect.encounters import in_port_radius_km
     from watchkeeper.detect.port_visits import port_groups
     from watchkeeper.engines.partitioned import _radius_km
@@ -59,6 +61,7 @@ def warm(gaz: Gazetteer, config=None) -> None:
                 gaz._index._grid(float(radius))
         gaz._index._tree
         port_groups(gaz)
+        _places(gaz)
     except Exception:  # noqa: BLE001 - an optimisation only: the workers build what is missing on first use
         import logging
 
