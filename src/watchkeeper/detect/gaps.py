@@ -28,6 +28,8 @@ not a gap here.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyarrow as pa
 from numba import njit
@@ -45,6 +47,11 @@ _KM_PER_NM = 1.852
 
 def _r(x):
     return None if x is None or not np.isfinite(x) else round(float(x), 6)
+
+
+def _rounded(a) -> list:
+    """:func:`_r` of every value of ``a``, as a list."""
+    return [round(v, 6) if math.isfinite(v) else None for v in np.asarray(a, np.float64).tolist()]
 
 
 AREA_CELL_DEG = 5  # cells of the "end of the data here" lookup; with their neighbours about +-800 km
@@ -319,23 +326,30 @@ def gap_events(cand: dict[str, np.ndarray], grid: pa.Table, config: Config | Non
     for k in range(len(mm)):
         key = (int(mm[k]), int(t0[k]), int(t1[k]))
         keys[key] = keys.get(key, 0) + 1
+    r = {name: _rounded(v) for name, v in (
+        ("duration_h", dur_h), ("distance_km", dist), ("implied_speed_kn", implied), ("start_lat", lat0),
+        ("start_lon", lon0), ("end_lat", lat1), ("end_lon", lon1), ("shore0", shore0), ("shore1", shore1),
+        ("expected_positions", rec["expected_positions"]), ("reception_known_fraction", rec["known_fraction"]),
+        ("hour_reception", rec["hour_reception"]), ("likely_intentional", score))}
     for k in range(len(mm)):
         op = bool(openf[k])
         n_before = int(cand["n_before"][k])
         high = bool(dur_h[k] >= cfg.high_confidence_gap_h
                     and shore0[k] >= float(cfg.high_confidence_shore_distance_nm) * _KM_PER_NM
                     and n_before >= cfg.pre_gap_min_positions)
-        details = {"duration_h": _r(dur_h[k]), "open": op,
-                   "distance_km": None if op else _r(dist[k]), "implied_speed_kn": None if op else _r(implied[k]),
-                   "start_lat": _r(lat0[k]), "start_lon": _r(lon0[k]),
-                   "end_lat": None if op else _r(lat1[k]), "end_lon": None if op else _r(lon1[k]),
-                   "distance_from_shore_km": _r(shore0[k]), "start_distance_from_shore_km": _r(shore0[k]),
-                   "end_distance_from_shore_km": None if op else _r(shore1[k]),
-                   "expected_positions": _r(rec["expected_positions"][k]),
-                   "reception_known_fraction": _r(rec["known_fraction"][k]),
-                   "hour_reception": _r(rec["hour_reception"][k]),
+        details = {"duration_h": r["duration_h"][k], "open": op,
+                   "distance_km": None if op else r["distance_km"][k],
+                   "implied_speed_kn": None if op else r["implied_speed_kn"][k],
+                   "start_lat": r["start_lat"][k], "start_lon": r["start_lon"][k],
+                   "end_lat": None if op else r["end_lat"][k], "end_lon": None if op else r["end_lon"][k],
+                   "distance_from_shore_km": r["shore0"][k], "start_distance_from_shore_km": r["shore0"][k],
+                   "end_distance_from_shore_km": None if op else r["shore1"][k],
+                   "expected_positions": r["expected_positions"][k],
+                   "reception_known_fraction": r["reception_known_fraction"][k],
+                   "hour_reception": r["hour_reception"][k],
                    "p_silence": _r(np.exp(rec["log_p_silence"][k])),
-                   "likely_intentional": _r(score[k]), "n_positions_before": n_before, "high_confidence": high}
+                   "likely_intentional": r["likely_intentional"][k], "n_positions_before": n_before,
+                   "high_confidence": high}
         m = int(mm[k])
         refs = [{"mmsi": m, "source_id": int(cand["source_id0"][k]), "line": int(cand["line0"][k]), "role": "first"}]
         if not op:
