@@ -199,12 +199,14 @@ def _narrow(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _read_points(tmp: Path, day: int) -> dict[str, np.ndarray]:
-    """The grid points of UTC day ``day`` from every partition's file, integers back in int64."""
+def _read_points(tmp: Path, day: int, segs: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The grid points of UTC day ``day`` from every partition's file (of the segments ``segs`` only, when
+    given), integers back in int64."""
     tables = [_read_arrow(f) for f in sorted((tmp / "points" / f"day={day}").iterdir())]
+    keep = [None if segs is None else np.isin(t["seg"].to_numpy(), segs) for t in tables]
     out = {}
     for name in tables[0].column_names:
-        parts = [t[name].to_numpy() for t in tables]
+        parts = [t[name].to_numpy() if k is None else t[name].to_numpy()[k] for t, k in zip(tables, keep)]
         wide = np.int64 if parts[0].dtype.kind == "i" else parts[0].dtype
         out[name] = np.concatenate(parts, dtype=wide) if len(parts) > 1 else parts[0].astype(wide)
     return out
@@ -423,9 +425,7 @@ def _redo_pieces(tmp: Path, day: int, pieces: dict[str, np.ndarray], step_us: in
     """The adjacency records of run pieces of one day that were not written (wholly near one place), found again
     from the day's grid points of their segments only: the same pairs, since a pair depends on its two points."""
     segs = np.unique(np.r_[pieces["seg_a"], pieces["seg_b"]])
-    pts = _read_points(tmp, day)
-    of_segs = np.isin(pts["seg"], segs)
-    pts = {name: v[of_segs] for name, v in pts.items()}
+    pts = _read_points(tmp, day, segs)
     pts["step_us"] = np.int64(step_us)
     adj = adjacency(pts, config, place=_in_port_place(gazetteer, config))
     keep = np.zeros(len(adj["slot"]), bool)
