@@ -31,6 +31,7 @@ import math
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from numba import njit
 
 from watchkeeper.config import Config
@@ -344,16 +345,32 @@ def in_port_radius_km(config: Config) -> float:
 
 def run_pieces(adj: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The runs of :func:`adjacency` records ``adj`` (consecutive slots of the same two segments), as
-    ``(order, starts, ends)``: records in (segment a, segment b, slot) order and the first and last position of
-    each run in that order."""
+    ``(order, starts, ends)``: records grouped by pair of segments, in slot order within a pair (pairs in a
+    deterministic order), and the first and last position of each run in that order."""
     sa, sb, slot = adj["seg_a"], adj["seg_b"], adj["slot"]
-    order = np.lexsort((slot, sb, sa))
+    order = _pair_slot_order(sa, sb, slot)
     sa, sb, slot = sa[order], sb[order], slot[order]
     if not len(slot):  # no records, no runs
         return order, np.empty(0, np.int64), np.empty(0, np.int64)
     brk = np.r_[True, (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1]) | (slot[1:] != slot[:-1] + 1)]
     starts = np.flatnonzero(brk)
     return order, starts, np.r_[starts[1:], len(slot)] - 1
+
+
+def _pair_slot_order(sa: np.ndarray, sb: np.ndarray, slot: np.ndarray) -> np.ndarray:
+    """Records by (pair of segments, slot): the segment codes numbered in order of appearance (one hash pass), and
+    (pair, slot) packed into one int64 key for one sort; a (pair, slot) is one record, so the order is unique.
+    Falls back to a three-key sort where the key would not fit."""
+    n = len(slot)
+    if not n:
+        return np.empty(0, np.int64)
+    codes = np.asarray(pc.dictionary_encode(pa.array(np.r_[sa, sb])).indices.to_numpy(), np.int64)
+    n_codes = int(codes.max()) + 1
+    s0 = int(slot.min())
+    n_slots = int(slot.max()) - s0 + 1
+    if n_codes * n_codes * n_slots >= 1 << 62:
+        return np.lexsort((slot, sb, sa))
+    return np.argsort((codes[:n] * n_codes + codes[n:]) * n_slots + (slot - s0))
 
 
 def run_place(adj: dict[str, np.ndarray], order: np.ndarray, starts: np.ndarray) -> np.ndarray:
