@@ -231,12 +231,13 @@ def position_jumps(segmented: pa.Table, coast, config: Config | None = None, gaz
     same = np.zeros(n, bool)
     same[1:] = (o_seg[1:] == o_seg[:-1]) & (o_lat[1:] == o_lat[:-1]) & (o_lon[1:] == o_lon[:-1]) & (
         o_sog[1:] >= frozen_kn) & (o_sog[:-1] >= frozen_kn) & ~null_island[order][1:]
-    for a, b in zip(*runs(same, o_seg)):
-        if b - a + 2 >= pj.min_gnss_loss_positions:  # the run repeats the row before it
-            rows = order[a - 1:b + 1]
-            out.append(_event(c, rows[0], rows[-1], "frozen_position", _CONFIDENCE["frozen_position"],
-                              {"rule": "frozen_position", "n_positions": len(rows),
-                               "min_sog_kn": round(float(np.nanmin(c["sog"][rows])), 2)}))
+    f_first, f_last = runs(same, o_seg)
+    long_run = f_last - f_first + 2 >= int(pj.min_gnss_loss_positions)  # the run repeats the row before it
+    for a, b in zip(f_first[long_run].tolist(), f_last[long_run].tolist()):
+        rows = order[a - 1:b + 1]
+        out.append(_event(c, rows[0], rows[-1], "frozen_position", _CONFIDENCE["frozen_position"],
+                          {"rule": "frozen_position", "n_positions": len(rows),
+                           "min_sog_kn": round(float(np.nanmin(c["sog"][rows])), 2)}))
 
     out.extend(_speed_jumps(c, t_h, reported | null_island, config))
     return make_events(out, config_sha256=config.sha256(), detector_version=VERSION)
