@@ -130,43 +130,74 @@ class _Tree:
 
 def _build_tree(xyz: np.ndarray, leaf_size: int = LEAF_SIZE) -> _Tree:
     """Median-split k-d tree with a bounding box per node (nodes in creation order, root 0)."""
-    n = len(xyz)
-    order = np.arange(n, dtype=np.int64)
-    start, end, left, right, lo, hi = [], [], [], [], [], []
-
-    def new_node(s: int, e: int) -> int:
-        pts = xyz[order[s:e]]
-        start.append(s)
-        end.append(e)
-        left.append(-1)
-        right.append(-1)
-        lo.append(pts.min(axis=0) if e > s else np.zeros(3))
-        hi.append(pts.max(axis=0) if e > s else np.zeros(3))
-        return len(start) - 1
-
-    pending = [new_node(0, n)]
-    while pending:
-        node = pending.pop()
-        s, e = start[node], end[node]
-        if e - s <= leaf_size:
-            continue
-        axis = int(np.argmax(hi[node] - lo[node]))
-        mid = (s + e) // 2
-        part = np.argpartition(xyz[order[s:e], axis], mid - s, kind="introselect")
-        order[s:e] = order[s:e][part]
-        left[node] = new_node(s, mid)
-        right[node] = new_node(mid, e)
-        pending += [left[node], right[node]]
+    xyz = np.ascontiguousarray(xyz, dtype=np.float64).reshape(-1, 3)
+    order, start, end, left, right, lo, hi, n_nodes = _build_tree_kernel(xyz, max(int(leaf_size), 1))
     t = _Tree()
     t.order = order
     t.xyz = np.ascontiguousarray(xyz[order])
-    t.start = np.asarray(start, dtype=np.int64)
-    t.end = np.asarray(end, dtype=np.int64)
-    t.left = np.asarray(left, dtype=np.int64)
-    t.right = np.asarray(right, dtype=np.int64)
-    t.lo = np.ascontiguousarray(np.asarray(lo, dtype=np.float64).reshape(-1, 3))
-    t.hi = np.ascontiguousarray(np.asarray(hi, dtype=np.float64).reshape(-1, 3))
+    t.start, t.end = start[:n_nodes].copy(), end[:n_nodes].copy()
+    t.left, t.right = left[:n_nodes].copy(), right[:n_nodes].copy()
+    t.lo, t.hi = np.ascontiguousarray(lo[:n_nodes]), np.ascontiguousarray(hi[:n_nodes])
     return t
+
+
+@njit(cache=True)
+def _build_tree_kernel(xyz, leaf_size):
+    """The arrays of :func:`_build_tree`: each node splits its points at the median of its box's longest axis
+    (a sort of the node's points on that axis), children created in pairs, nodes numbered in creation order."""
+    n = xyz.shape[0]
+    cap = 2 * (n // max(leaf_size // 2, 1)) + 3  # splits stop at leaf_size points: fewer nodes than this
+    order = np.arange(n)
+    start = np.zeros(cap, np.int64)
+    end = np.zeros(cap, np.int64)
+    left = np.full(cap, -1, np.int64)
+    right = np.full(cap, -1, np.int64)
+    lo = np.zeros((cap, 3))
+    hi = np.zeros((cap, 3))
+    stack = np.empty(cap, np.int64)
+    n_nodes = 0
+    n_stack = 0
+    for k in range(3):  # the root
+        if n:
+            lo[0, k], hi[0, k] = xyz[:, k].min(), xyz[:, k].max()
+    end[0] = n
+    n_nodes = 1
+    stack[0] = 0
+    n_stack = 1
+    while n_stack:
+        n_stack -= 1
+        node = stack[n_stack]
+        s, e = start[node], end[node]
+        if e - s <= leaf_size:
+            continue
+        axis = 0
+        for k in range(1, 3):
+            if hi[node, k] - lo[node, k] > hi[node, axis] - lo[node, axis]:
+                axis = k
+        mid = (s + e) // 2
+        idx = order[s:e].copy()
+        by = np.argsort(xyz[idx, axis])
+        order[s:e] = idx[by]
+        for s1, e1 in ((s, mid), (mid, e)):
+            c = n_nodes
+            n_nodes += 1
+            start[c], end[c] = s1, e1
+            for k in range(3):
+                v0 = xyz[order[s1], k]
+                mn, mx = v0, v0
+                for i in range(s1 + 1, e1):
+                    v = xyz[order[i], k]
+                    mn = min(mn, v)
+                    mx = max(mx, v)
+                lo[c, k], hi[c, k] = mn, mx
+            if s1 == s:
+                left[node] = c
+            else:
+                right[node] = c
+        stack[n_stack] = left[node]
+        stack[n_stack + 1] = right[node]
+        n_stack += 2
+    return order, start, end, left, right, lo, hi, n_nodes
 
 
 @njit(cache=True, inline="always")
