@@ -621,10 +621,23 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
             with open(tmp / "merged.pickle", "wb") as f:
                 pickle.dump(merged, f, protocol=pickle.HIGHEST_PROTOCOL)
             days = sorted({d for r in first for d in r["days"]})
+            # the longest tasks first (the days with the most grid points, then the partitions), so that no worker
+            # is left with a long one at the end while the other waits
+            size = {d: sum(f.stat().st_size for f in (tmp / "points" / f"day={d}").iterdir()) for d in days}
+            by_day = {d: pool.submit(_pass2_day, d) for d in sorted(days, key=lambda d: (-size[d], d))}
+            day_jobs = [by_day[d] for d in days]
             part_jobs = [pool.submit(_pass2_partition, k, first[k]["pending"]) for k in range(n_parts)]
-            day_jobs = [pool.submit(_pass2_day, d) for d in days]
+            days_out = [j.result() for j in day_jobs]
+            worker_rss = [r["peak_rss_kib"] for r in first] + [r[2] for r in days_out]
+            day_events = [r[0] for r in days_out]
+            edge_runs = [r[1] for r in days_out]
+            del days_out
+            _mark("pass 2 days")
+            # in a worker: its gazetteer search structures are built and its kernels loaded already; queued now, it
+            # runs beside the last partitions
+            edge_job = pool.submit(_edge_task, edge_runs) if edge_runs else None
             second = [j.result() for j in part_jobs]
-            worker_rss = [r["peak_rss_kib"] for r in first] + [r[1] for r in second]
+            worker_rss += [r[1] for r in second]
             for r, (_, _, redo) in zip(first, second):  # jumps done again in pass 2
                 if len(redo):
                     ev = r["events"]
@@ -633,14 +646,7 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
                     r["events"] = ev.filter(pc.invert(void))
             second = [r[0] for r in second]
             _mark("pass 2 partitions")
-            days_out = [j.result() for j in day_jobs]
-            worker_rss += [r[2] for r in days_out]
-            day_events = [r[0] for r in days_out]
-            edge_runs = [r[1] for r in days_out]
-            del days_out
-            _mark("pass 2 days")
-            # in a worker: its gazetteer search structures are built and its kernels loaded already
-            edge_events = pool.submit(_edge_task, edge_runs).result() if edge_runs else None
+            edge_events = edge_job.result() if edge_job is not None else None
             _mark("encounters across days")
         _mark("workers closed")
         spans = [r["span"] for r in first if r["span"] is not None]
