@@ -322,14 +322,14 @@ def _in_port_place(gazetteer: Gazetteer, config: Config):
     return lambda lat, lon: np.full(len(lat), -1, np.int64)
 
 
-def _pass2_day(day: int) -> tuple[pa.Table, dict[str, np.ndarray], int]:
-    """The encounters of one UTC day's grid points. Runs of adjacent slots wholly inside the day become events here
-    (those whose points all lie near one port are skipped: they never are). Runs that touch the day's first or
-    last slot may go on in the neighbouring days: their records are written to ``edges/day=D.arrow`` and a summary
-    of each (segments, first and last slot, place) goes back, to be joined across days."""
-    _load_merged()
+def _pass2_day(day: int, step_us: int) -> tuple[pa.Table, dict[str, np.ndarray], int]:
+    """The encounters of one UTC day's grid points (grid step ``step_us``). Runs of adjacent slots wholly inside the
+    day become events here (those whose points all lie near one port are skipped: they never are). Runs that touch
+    the day's first or last slot may go on in the neighbouring days: their records are written to
+    ``edges/day=D.arrow`` and a summary of each (segments, first and last slot, place) goes back, to be joined
+    across days. Needs no merged summary: it can start as soon as pass 1 is done."""
     s = _STATE
-    step = int(s["step_us"])
+    step = int(step_us)
     pts = _read_points(s["tmp"], day)
     pts["step_us"] = np.int64(step)
     first_slot, last_slot = -((-day * _US_DAY) // step), ((day + 1) * _US_DAY - 1) // step
@@ -609,8 +609,18 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
             if fork:  # the workers of the passes, forked from this warm process
                 stack.close()
                 pool = stack.enter_context(_pool(workers, n_parts, state))
-            first = [j.result() for j in [pool.submit(_pass1, k) for k in range(n_parts)]]
+            # the largest partitions first, so that the pass does not end on a large one
+            part_bytes = [sum(f.stat().st_size for f in _partition_files(tmp, k)) for k in range(n_parts)]
+            by_part = {k: pool.submit(_pass1, k) for k in sorted(range(n_parts), key=lambda k: (-part_bytes[k], k))}
+            first = [by_part[k].result() for k in range(n_parts)]
             _mark("pass 1")
+            # the days first (they need no merged summary; the longest, by grid-point bytes, first), then the
+            # partitions, so that no worker is left with a long task at the end while the other waits
+            days = sorted({d for r in first for d in r["days"]})
+            size = {d: sum(f.stat().st_size for f in (tmp / "points" / f"day={d}").iterdir()) for d in days}
+            by_day = {d: pool.submit(_pass2_day, d, first[0]["step_us"])
+                      for d in sorted(days, key=lambda d: (-size[d], d))}
+            day_jobs = [by_day[d] for d in days]
             cells = np.concatenate([r["cells"][0] for r in first])
             counts = np.concatenate([r["cells"][1] for r in first])
             u_cells, inv = np.unique(cells, return_inverse=True)
@@ -620,12 +630,6 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
                       "step_us": first[0]["step_us"]}
             with open(tmp / "merged.pickle", "wb") as f:
                 pickle.dump(merged, f, protocol=pickle.HIGHEST_PROTOCOL)
-            days = sorted({d for r in first for d in r["days"]})
-            # the longest tasks first (the days with the most grid points, then the partitions), so that no worker
-            # is left with a long one at the end while the other waits
-            size = {d: sum(f.stat().st_size for f in (tmp / "points" / f"day={d}").iterdir()) for d in days}
-            by_day = {d: pool.submit(_pass2_day, d) for d in sorted(days, key=lambda d: (-size[d], d))}
-            day_jobs = [by_day[d] for d in days]
             part_jobs = [pool.submit(_pass2_partition, k, first[k]["pending"]) for k in range(n_parts)]
             days_out = [j.result() for j in day_jobs]
             worker_rss = [r["peak_rss_kib"] for r in first] + [r[2] for r in days_out]
