@@ -131,9 +131,19 @@ def _radius_km(config: Config) -> float:
                float(config.loitering.near_port_km), float(config.position_jump.inland_water_place_km))
 
 
+def _shares(files: list[str], n_tasks: int) -> list[list[str]]:
+    """``files`` (largest first) in ``n_tasks`` shares of about equal bytes: each file to the share with the
+    fewest bytes so far."""
+    shares, size = [[] for _ in range(n_tasks)], [0] * n_tasks
+    for f in files:
+        t = size.index(min(size))
+        shares[t].append(f)
+        size[t] += os.path.getsize(f)
+    return shares
+
+
 def _store_files(store) -> list[str]:
-    """The store's positions files, largest first (so the shuffle tasks that take them round-robin get even
-    shares)."""
+    """The store's positions files, largest first (see :func:`_shares`)."""
     files = list((store.root / "positions").glob("*/*.parquet"))
     return [str(p) for p in sorted(files, key=lambda p: (-p.stat().st_size, str(p)))]
 
@@ -599,8 +609,8 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
             state["coast"] = coast or _preload.coast()
         with contextlib.ExitStack() as stack:
             pool = stack.enter_context(_pool(workers, n_tasks if fork else n_parts, state))
-            # the shuffle in parallel: task t splits files t, t + n_tasks, ... (largest first)
-            jobs = [pool.submit(_shuffle, files[t::n_tasks], t) for t in range(n_tasks)]
+            # the shuffle in parallel: each task splits a share of the files of about equal bytes
+            jobs = [pool.submit(_shuffle, share, t) for t, share in enumerate(_shares(files, n_tasks))]
             if fork:  # meanwhile this process loads the kernels and search structures the workers would each load
                 _preload.warm(state["gazetteer"], config)
             for j in jobs:
