@@ -24,6 +24,10 @@ Rules (thresholds of ``[ais_gap]`` and ``[reception]`` in :mod:`watchkeeper.conf
 
 Limitation: a silence longer than ``tracks.max_silence_h`` (two weeks by default) closes the segment, so it is
 not a gap here.
+
+:func:`ais_gaps` is :func:`gap_candidates` (what a gap takes from its own track) followed by :func:`gap_events`
+(what it takes from every vessel's data: the reception and the end of the data in the area); the partitioned
+engine runs the first per partition and the second once the summaries of all partitions are merged.
 """
 
 from __future__ import annotations
