@@ -88,19 +88,6 @@ def vessel_speeds_kn(segmented, config: Config, mmsis=None) -> dict[int, float]:
         return {}
     if isinstance(segmented, Tracks):
         mmsi, sog = segmented.plausible["mmsi"], segmented.plausible["speed_kn"]
-        if len(mmsi) and (mmsi[1:] >= mmsi[:-1]).all():
-            # plausible rows come by segment, and segments by MMSI: each MMSI's rows lie together, so one pass
-            # sorts each MMSI's speeds on its own
-            ok = np.isfinite(sog) & (sog > float(config.port_visit.stop_end_speed_kn))
-            if mmsis is not None:  # the wanted MMSIs' runs of rows
-                starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
-                wanted = np.isin(mmsi[starts], np.asarray(list(mmsis), np.int64))
-                ok &= np.repeat(wanted, np.diff(np.r_[starts, len(mmsi)]))
-            g, q = _sorted_group_quantiles(mmsi[ok], sog[ok], float(config.dark_port_call.speed_quantile))
-            return dict(zip(g.tolist(), q.tolist()))
-        if mmsis is not None:
-            sel = np.isin(mmsi, np.asarray(list(mmsis), np.int64))
-            mmsi, sog = mmsi[sel], sog[sel]
     else:
         names = segmented.schema.names
         keep = ~np.asarray(pc.fill_null(segmented["implausible"], False).to_numpy(zero_copy_only=False), bool) \
@@ -111,25 +98,17 @@ def vessel_speeds_kn(segmented, config: Config, mmsis=None) -> dict[int, float]:
             imp = np.asarray(pc.fill_null(segmented["implied_speed_kn"].cast(pa.float64()), np.nan).to_numpy(), float)
             sog = np.where(np.isfinite(sog), sog, imp)
         sog = sog[keep]
+    if len(mmsi) and not (mmsi[1:] >= mmsi[:-1]).all():
+        # each MMSI's rows together (plausible rows of tracks already are: they come by segment, segments by MMSI)
+        order = np.argsort(mmsi, kind="stable")
+        mmsi, sog = mmsi[order], sog[order]
     ok = np.isfinite(sog) & (sog > float(config.port_visit.stop_end_speed_kn))
-    mmsi, sog = mmsi[ok], sog[ok]
-    if not len(mmsi):
-        return {}
-    order = np.lexsort((sog, mmsi))
-    mmsi, sog = mmsi[order], sog[order]
-    starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
-    n = np.diff(np.r_[starts, len(mmsi)])
-    # the rank within each MMSI's own values, so the result does not depend on where the MMSI sits in the arrays
-    rank = float(config.dark_port_call.speed_quantile) * (n - 1)
-    whole = np.floor(rank)
-    lo = starts + whole.astype(np.int64)
-    hi = np.minimum(lo + 1, starts + n - 1)
-    q = sog[lo] + (rank - whole) * (sog[hi] - sog[lo])
-    out = dict(zip(mmsi[starts].tolist(), q.tolist()))
-    if mmsis is not None:  # (the arrays were filtered already; a table is not)
-        wanted = set(mmsis)
-        out = {m: v for m, v in out.items() if m in wanted}
-    return out
+    if mmsis is not None and len(mmsi):  # the wanted MMSIs' runs of rows
+        starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
+        wanted = np.isin(mmsi[starts], np.asarray(list(mmsis), np.int64))
+        ok &= np.repeat(wanted, np.diff(np.r_[starts, len(mmsi)]))
+    g, q = _sorted_group_quantiles(mmsi[ok], sog[ok], float(config.dark_port_call.speed_quantile))
+    return dict(zip(g.tolist(), q.tolist()))
 
 
 def _places(gazetteer: Gazetteer):

@@ -180,18 +180,20 @@ def _shuffle(files: list[str], task: int) -> None:
 
 
 def _partition_files(tmp: Path, k: int) -> list[Path]:
+    """Partition ``k``'s positions files, one per shuffle task, in task order."""
     return sorted(tmp.glob(f"positions-{k}-*.arrow"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
 
 
-def _read_partition(tmp: Path, k: int, delete: bool = True) -> pa.Table:
-    """Partition ``k``'s positions from every shuffle task's file (in task order), the files then deleted unless
-    ``delete`` is false (their memory maps stay readable)."""
-    paths = _partition_files(tmp, k)
-    tables = [_read_arrow(p) for p in paths]
-    if delete:
-        for p in paths:
-            p.unlink(missing_ok=True)
+def _read_partition(tmp: Path, k: int) -> pa.Table:
+    """Partition ``k``'s positions from every shuffle task's file (memory-mapped: they stay readable after
+    :func:`_delete_partition`)."""
+    tables = [_read_arrow(p) for p in _partition_files(tmp, k)]
     return pa.concat_tables(tables) if tables else _MOVED.empty_table()
+
+
+def _delete_partition(tmp: Path, k: int) -> None:
+    for path in _partition_files(tmp, k):
+        path.unlink(missing_ok=True)
 
 
 def _read_arrow(path: Path) -> pa.Table:
@@ -239,7 +241,7 @@ def _bucket_of(mmsi, n_parts: int) -> np.ndarray:
 def _pass1(k: int) -> dict:
     s = _STATE
     config, gaz, coast, tmp = s["config"], s["gazetteer"], s["coast"], s["tmp"]
-    positions = _read_partition(tmp, k, delete=False)
+    positions = _read_partition(tmp, k)
     statics = s["statics"].filter(pa.array(s["statics_bucket"] == k))
     n_positions = positions.num_rows
     tracks = segment_tracks(positions, config)
@@ -260,8 +262,7 @@ def _pass1(k: int) -> dict:
     r = tracks.rows
     pending_cells = {"mmsi": r["mmsi"][rows], "cell": inland_cells(r["lat"][rows], r["lon"][rows], config)}
     if not len(rows):
-        for path in _partition_files(tmp, k):
-            path.unlink(missing_ok=True)
+        _delete_partition(tmp, k)
     # AIS gaps up to what needs every vessel (reception, the end of the data in the area), and each vessel's own
     # speeds for the dark port calls
     gaps = gap_candidates(tracks, coast, config)
@@ -312,13 +313,12 @@ def _pass2_partition(k: int, pending: dict[str, np.ndarray]) -> tuple[pa.Table, 
     out = [_events(gaps), _events(dark_port_calls(gaps, gaz, config, speeds=speeds))]
     redo = np.unique(pending["mmsi"][counted_water(s["cells"], pending["cell"], config)])
     if len(redo):
-        positions = _read_partition(tmp, k, delete=False)
+        positions = _read_partition(tmp, k)
         positions = positions.filter(pc.is_in(positions["mmsi"], pa.array(redo, positions.schema.field("mmsi").type)))
         tracks = segment_tracks(positions, config)
         tracks.nearest_place(gaz, _radius_km(config))
         out.append(_events(position_jumps(tracks, coast, config, gazetteer=gaz, cell_vessels=s["cells"])))
-    for path in _partition_files(tmp, k):
-        path.unlink(missing_ok=True)
+    _delete_partition(tmp, k)
     return pa.concat_tables(out), _peak_rss_kib(), redo
 
 
