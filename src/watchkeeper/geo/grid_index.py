@@ -28,6 +28,7 @@ from watchkeeper.geo.sphere import (
     SphereIndex,
     chord_to_km,
     km_to_chord,
+    mod_floor,
     to_unit_xyz,
 )
 
@@ -65,7 +66,7 @@ def _grid_lists(lat_deg, lon_deg, xyz, n_rows, radius_km):
         phi = math.radians(lat_deg[p])
         sp, cp = math.sin(phi), math.cos(phi)
         b = (lat_deg[p] + 90.0) / c_deg - 0.5  # row coordinate (row centres at integers)
-        a = ((lon_deg[p] + 180.0) % 360.0) / c_deg - 0.5  # column coordinate
+        a = mod_floor(lon_deg[p] + 180.0, 360.0) / c_deg - 0.5  # column coordinate
         r0 = max(math.ceil(b - rows_w - eps), 0)
         r1 = min(math.floor(b + rows_w + eps), n_rows - 1)
         for r in range(r0, r1 + 1):
@@ -188,7 +189,7 @@ def _grid_nearest(lat_deg, lon_deg, n_rows, offset, points, dist, cos_r, sin_r, 
             if not (la >= -90.0 and la <= 90.0 and lo_ >= -_MAX_LON and lo_ <= _MAX_LON):
                 continue
             r = min(int((la + 90.0) * inv), n_rows - 1)
-            k = int(((lo_ + 180.0) % 360.0) * inv) % n_cols
+            k = int(mod_floor(lo_ + 180.0, 360.0) * inv) % n_cols
             c = r * n_cols + k
             s = offset[c]
             e = offset[c + 1]

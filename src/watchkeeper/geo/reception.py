@@ -28,7 +28,7 @@ import pyarrow as pa
 from numba import njit
 
 from watchkeeper.config import Config
-from watchkeeper.geo.sphere import haversine_km
+from watchkeeper.geo.sphere import haversine_km, mod_floor
 from watchkeeper.tracks.arrays import column_array
 
 # Path samples per gap are one per hour, between these bounds.
@@ -136,7 +136,7 @@ def _cells(lat, lon, cell_size_deg, rows, cols):
     cell = np.empty(lat.shape[0], np.int64)
     for i in range(lat.shape[0]):
         r = min(max(np.floor((lat[i] + 90.0) / cell_size_deg), 0.0), rows - 1.0)
-        q = np.floor(((lon[i] + 180.0) % 360.0) / cell_size_deg) % cols
+        q = mod_floor(np.floor(mod_floor(lon[i] + 180.0, 360.0) / cell_size_deg), float(cols))
         cell[i] = np.int64(r) * cols + np.int64(q)
     return cell
 

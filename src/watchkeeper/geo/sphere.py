@@ -42,6 +42,16 @@ def haversine_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
 
 
 @njit(cache=True, inline="always")
+def mod_floor(x, m):
+    """``x % m`` with Python's sign rule (for a float ``x`` and positive ``m``), with no call to the C library's
+    ``fmod`` when ``x`` already lies in ``[0, m)``: the common case in the kernels that wrap longitudes and columns,
+    and the same value (``x % m`` is ``x`` there)."""
+    if x >= 0.0 and x < m:
+        return x
+    return x % m
+
+
+@njit(cache=True, inline="always")
 def haversine_km_scalar(lat1, lon1, lat2, lon2):
     """:func:`haversine_km` for two scalar points, for use inside compiled per-track scans."""
     p1 = math.radians(lat1)
@@ -231,7 +241,7 @@ def _cell_order(lat_deg, lon_deg):
         k = ncell - 1
         if la >= -90.0 and la <= 90.0 and math.isfinite(lo_):
             r = min(int((la + 90.0) * _SORT_ROWS / 180.0), _SORT_ROWS - 1)
-            c = int(((lo_ + 180.0) % 360.0) * _SORT_ROWS / 180.0) % (2 * _SORT_ROWS)
+            c = int(mod_floor(lo_ + 180.0, 360.0) * _SORT_ROWS / 180.0) % (2 * _SORT_ROWS)
             k = r * 2 * _SORT_ROWS + c
         key[i] = k
         count[k + 1] += 1
