@@ -209,3 +209,23 @@ def test_stable_order_is_a_stable_argsort(n):
         codes = rng.integers(0, high, n)
         assert np.array_equal(stable_order(codes), np.argsort(codes, kind="stable"))
         assert np.array_equal(stable_order(codes.astype(np.int32) - 1), np.argsort(codes - 1, kind="stable"))
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 9, 4000])
+def test_key_order_is_a_stable_argsort(n):
+    """Keys and row numbers packed in 64 bits (small keys), or the keys' low bits left out and the runs that come
+    out of order sorted again (keys up to 2**63 - 1, near-equal keys side by side): np.argsort's stable order,
+    with the sorted keys."""
+    from watchkeeper.tracks.arrays import key_order
+
+    rng = np.random.default_rng(n)
+    for high in (1, 5, 1 << 40, (1 << 63) - 1):
+        keys = rng.integers(0, high, n, dtype=np.int64)
+        near = np.repeat(keys[: n // 3 + 1], 3)[:n]
+        near = near - np.minimum(near, rng.integers(0, 3, n))  # equal and neighbouring keys in the same run
+        for k in (keys, near):
+            order, sorted_key = key_order(k)
+            want = np.argsort(k, kind="stable")
+            assert np.array_equal(order, want) and np.array_equal(sorted_key, k[want])
+    with pytest.raises(ValueError):
+        key_order(np.array([3, -1]))

@@ -39,7 +39,7 @@ from watchkeeper.detect.events import make_events
 from watchkeeper.detect.port_visits import track_arrays
 from watchkeeper.geo.gazetteer import Gazetteer
 from watchkeeper.geo.sphere import EARTH_RADIUS_KM, haversine_km_scalar
-from watchkeeper.tracks.arrays import run_rows, stable_order
+from watchkeeper.tracks.arrays import key_order, run_rows, stable_order
 
 VERSION = "encounter/1"
 KM_PER_NM = 1.852
@@ -370,7 +370,7 @@ def _pair_slot_order(sa: np.ndarray, sb: np.ndarray, slot: np.ndarray) -> np.nda
     n_slots = int(slot.max()) - s0 + 1
     if n_codes * n_codes * n_slots >= 1 << 62:
         return np.lexsort((slot, sb, sa))
-    return np.argsort((codes[:n] * n_codes + codes[n:]) * n_slots + (slot - s0))
+    return key_order((codes[:n] * n_codes + codes[n:]) * n_slots + (slot - s0))[0]
 
 
 def run_place(adj: dict[str, np.ndarray], order: np.ndarray, starts: np.ndarray) -> np.ndarray:

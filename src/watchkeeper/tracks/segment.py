@@ -22,7 +22,7 @@ from numba import njit
 
 from watchkeeper.geo.sphere import EARTH_RADIUS_KM
 from watchkeeper.schema import POSITIONS
-from watchkeeper.tracks.arrays import column_array
+from watchkeeper.tracks.arrays import column_array, key_order
 
 KM_PER_NM = 1.852
 # At most this many segments of one MMSI stay open at once; when a new one opens, the one silent longest closes.
@@ -191,7 +191,8 @@ def _sort_order(mmsi, ts, line, src, lat, lon):
     (mmsi, ts) of row i).
 
     (mmsi, ts) is packed into one int64 key - the MMSI's offset (or rank among the MMSIs) above the time's offset -
-    and sorted with one unstable argsort; only rows sharing (mmsi, ts), rare, are then ordered by the other keys.
+    and sorted once (:func:`~watchkeeper.tracks.arrays.key_order`); only rows sharing (mmsi, ts), rare, are then
+    ordered by the other keys.
     Where the key does not fit in 63 bits, a multi-key Arrow sort does it all.
     """
     n = mmsi.shape[0]
@@ -218,9 +219,7 @@ def _sort_order(mmsi, ts, line, src, lat, lon):
         rank = np.empty(values.shape[0], np.int64)
         rank[by_value] = np.arange(values.shape[0])
         mkey = rank[enc.indices.to_numpy()]
-    key = (mkey << t_bits) | (ts - t0)
-    order = np.argsort(key)
-    key = key[order]
+    order, key = key_order((mkey << t_bits) | (ts - t0))
     same = key[1:] == key[:-1]
     if same.any():
         # rows of equal (mmsi, ts) lie together in arbitrary order: sort each group by the other keys, then by
