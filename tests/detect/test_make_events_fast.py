@@ -193,3 +193,73 @@ def test_duplicate_and_empty():
     assert _errors([row, dict(row)])[0] == _errors([row, dict(row)])[1]
     empty = make_events([])
     assert empty.equals(_reference([])) and empty.schema.equals(pa.schema(ev.EVENTS), check_metadata=True)
+
+
+def _columns(seed: int, n: int) -> tuple[dict, list[dict]]:
+    """A batch of one type as events_from_columns takes it, and the same events as make_events rows."""
+    rnd = random.Random(seed)
+    typ = rnd.choice([t for t in EVENT_TYPES if t not in AREA_TYPES])
+    keys = [_text(rnd) + "%s" * (j == 0) + str(j) for j in range(rnd.randrange(0, 6))]
+    details = {k: [_value(rnd) for _ in range(n)] for k in keys}
+    extra = {"port": [_text(rnd) for _ in range(n)]} if rnd.random() < 0.7 else None
+    mmsi = np.array([rnd.randrange(1, 10 ** 9) for _ in range(n)], np.int64)
+    start = np.array([T0 + rnd.randrange(10 ** 12) for _ in range(n)], np.int64)
+    end = start + np.array([rnd.randrange(10 ** 10) for _ in range(n)], np.int64)
+    other = [rnd.choice([None, rnd.randrange(1, 10 ** 9)]) for _ in range(n)] if rnd.random() < 0.5 else None
+    lat = [rnd.uniform(-90, 90) for _ in range(n)]
+    lon = [rnd.uniform(-180, 180) for _ in range(n)]
+    named = [rnd.random() < 0.6 for _ in range(n)]
+    port = {"name": [_text(rnd) if p else None for p in named],
+            "locode": [rnd.choice([None, "RUVVO"]) if p else None for p in named],
+            "lat": [rnd.uniform(-90, 90) if p else None for p in named],
+            "lon": [rnd.uniform(-180, 180) if p else None for p in named]}
+    conf = np.array([rnd.random() for _ in range(n)])
+    seg = [rnd.choice([None, _text(rnd)]) for _ in range(n)]
+    refs = [(role, mmsi, np.array([rnd.randrange(100) for _ in range(n)]),
+             np.array([rnd.randrange(1, 10 ** 12) for _ in range(n)]),
+             None if j == 0 else np.array([rnd.random() < 0.5 for _ in range(n)]))
+            for j, role in enumerate(rnd.sample(ROLES, rnd.randrange(1, 4)))]
+    n_pos = np.array([rnd.randrange(0, 1000) for _ in range(n)])
+    cols = dict(mmsi=mmsi, start_us=start, end_us=end, confidence=conf, details=details, refs=refs,
+                n_positions=n_pos, other_mmsi=other, lat=lat, lon=lon, port=port, segment_id=seg, id_extra=extra,
+                config_sha256=SHA, detector_version="x/1")
+    rows = []
+    for i in range(n):
+        row = {"type": typ, "mmsi": int(mmsi[i]), "other_mmsi": None if other is None else other[i],
+               "start": int(start[i]), "end": int(end[i]), "lat": lat[i], "lon": lon[i],
+               "port_name": port["name"][i], "port_locode": port["locode"][i], "port_lat": port["lat"][i],
+               "port_lon": port["lon"][i], "confidence": float(conf[i]),
+               "details": {k: details[k][i] for k in keys}, "segment_id": seg[i],
+               "positions": {"n": int(n_pos[i]), "refs": [
+                   {"role": r, "mmsi": int(m[i]), "source_id": int(s[i]), "line": int(ln[i])}
+                   for r, m, s, ln, keep in refs if keep is None or keep[i]]}}
+        if extra is not None:
+            row["id_extra"] = {"port": extra["port"][i]}
+        rows.append(row)
+    return {"type": typ, **cols}, rows
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [0, 1, 40])
+def test_events_from_columns_equals_make_events(seed, n):
+    """Random batches (unicode and quotes in keys and values, '%' in keys, nulls, nested details, optional
+    refs): the same table as make_events of the same events as rows, ids included."""
+    cols, rows = _columns(seed, n)
+    typ = cols.pop("type")
+    got = ev.events_from_columns(typ, **cols)
+    want = make_events(rows, config_sha256=SHA, detector_version="x/1")
+    assert got.equals(want)
+    assert got.to_pylist() == want.to_pylist()
+
+
+def test_events_from_columns_refuses_what_make_events_refuses():
+    cols, _ = _columns(1, 5)
+    typ = cols.pop("type")
+    with pytest.raises(ValueError, match="finite"):
+        ev.events_from_columns(typ, **{**cols, "details": {"duration_h": [1.0, float("nan"), 2.0, 3.0, 4.0]}})
+    with pytest.raises(ValueError, match="5 values"):
+        ev.events_from_columns(typ, **{**cols, "details": {"duration_h": [1.0]}})
+    with pytest.raises(ValueError, match="confidence"):
+        ev.events_from_columns(typ, **{**cols, "confidence": np.full(5, 1.5)})
+    with pytest.raises(ValueError, match="integer"):
+        ev.events_from_columns(typ, **{**cols, "mmsi": [1.5] * 5})

@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import math
 import operator
 from collections.abc import Iterable, Iterator, Mapping
 from json.encoder import c_make_encoder
@@ -170,6 +171,115 @@ def make_events(rows: Iterable[Mapping[str, Any]] | pa.Table, *, config_sha256: 
     _check_rows(table, details_are_objects=True, own_ids=own_ids)  # every details text was encoded from a mapping
     return table.sort_by([("mmsi", "ascending"), ("start", "ascending"), ("type", "ascending"),
                           ("event_id", "ascending")])
+
+
+def events_from_columns(type: str, *, mmsi, start_us, end_us, confidence, details: Mapping[str, Any],
+                        refs: list[tuple[str, Any, Any, Any, Any]], n_positions, other_mmsi=None, lat=None, lon=None,
+                        port: Mapping[str, Any] | None = None, segment_id=None,
+                        id_extra: Mapping[str, Any] | None = None, config_sha256: str,
+                        detector_version: str) -> pa.Table:
+    """:func:`make_events` for a batch of events of one ``type`` given column by column: the same table (ids,
+    details text and rounding alike) without a mapping per event, for the detectors that emit many events.
+
+    ``mmsi``, ``start_us``, ``end_us`` (integer microseconds), ``confidence``, ``n_positions`` and the optional
+    ``other_mmsi``, ``lat``, ``lon``, ``segment_id`` are sequences of one value per event (NumPy arrays or lists;
+    ``None`` for a column of nulls); ``port`` maps ``name``, ``locode``, ``lat`` and ``lon`` to such sequences;
+    ``details`` and ``id_extra`` map each key to one value per event (``None`` is JSON null). ``refs`` lists the
+    position references of every event in order, each ``(role, mmsi, source_id, line, present)``, ``present``
+    a boolean sequence saying which events have that reference (``None``: all).
+    """
+    n = len(start_us)
+    mmsi_l, start_l, end_l = _ints(mmsi), _ints(start_us), _ints(end_us)
+    other_l = [None] * n if other_mmsi is None else _opt_ints(other_mmsi)
+    extra_texts = _json_objects(id_extra or {}, n, ascii=True)
+    head = "[" + "".join(_ID_C([type], 0))[1:-1] + ","
+    ids = [hashlib.sha256(f"{head}{m},{'null' if o is None else o},{a},{b},{x}]".encode("ascii")).hexdigest()[:32]
+           for m, o, a, b, x in zip(mmsi_l, other_l, start_l, end_l, extra_texts)]
+    conf = [None if c is None else round(float(c), CONFIDENCE_DECIMALS) for c in _pylist(confidence)]
+    k = len(refs)
+    present = np.ones((n, k), bool)
+    ref_cols = [np.empty((n, k), np.int64) for _ in range(3)]
+    for j, (_, m, src, line, mask) in enumerate(refs):
+        if mask is not None:
+            present[:, j] = np.asarray(mask, bool)
+        for col, v in zip(ref_cols, (m, src, line)):
+            col[:, j] = np.asarray(v, np.int64)
+    keep = present.ravel()
+    roles = np.array([r[0] for r in refs], object)
+    flat = pa.StructArray.from_arrays(
+        [pa.array(c.ravel()[keep], f.type) for c, f in zip(ref_cols, _REF_FIELDS[:3])]
+        + [pa.array(np.broadcast_to(roles, (n, k)).ravel()[keep], _REF_FIELDS[3].type)], fields=_REF_FIELDS)
+    offsets = np.r_[0, np.cumsum(present.sum(axis=1))].astype(np.int32)
+    support = pa.StructArray.from_arrays(
+        [pa.array(np.asarray(n_positions, np.int64), pa.int32()),
+         pa.ListArray.from_arrays(pa.array(offsets), flat, type=_SUPPORT_FIELDS[1].type)], fields=_SUPPORT_FIELDS)
+    port = port or {}
+    values = {"event_id": ids, "type": [type] * n, "mmsi": mmsi_l, "other_mmsi": other_l, "start": start_l,
+              "end": end_l, "lat": lat, "lon": lon, "port_name": port.get("name"), "port_locode": port.get("locode"),
+              "port_lat": port.get("lat"), "port_lon": port.get("lon"), "confidence": conf,
+              "details": _json_objects(details, n, ascii=False), "segment_id": segment_id,
+              "config_sha256": [config_sha256] * n, "detector_version": [detector_version] * n}
+    arrays = [support if f.name == "positions" else
+              pa.nulls(n, f.type) if values[f.name] is None else pa.array(_pylist(values[f.name]), f.type)
+              for f in EVENTS]
+    table = pa.Table.from_arrays(arrays, schema=EVENTS)
+    if not n:
+        return table
+    _check_rows(table, details_are_objects=True, own_ids=True)
+    return table.sort_by([("mmsi", "ascending"), ("start", "ascending"), ("type", "ascending"),
+                          ("event_id", "ascending")])
+
+
+def rounded(values, decimals: int = 6) -> list:
+    """Each value as Python's ``round(value, decimals)`` (not NumPy's, which can differ in the last digit), ``None``
+    for NaN and infinities: the form of the numbers in events' details."""
+    return [round(v, decimals) if math.isfinite(v) else None for v in np.asarray(values, np.float64).tolist()]
+
+
+def _pylist(values) -> list:
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+def _ints(values) -> list[int]:
+    out = _pylist(values)
+    for v in out:
+        if type(v) is not int:
+            _int(v)  # raises for a value that is not an integer
+    return out
+
+
+def _opt_ints(values) -> list[int | None]:
+    return [None if v is None else _int(v) for v in _pylist(values)]
+
+
+def _json_objects(columns: Mapping[str, Any], n: int, *, ascii: bool) -> list[str]:
+    """The canonical JSON text (keys sorted, compact: what :func:`make_events` stores) of the ``n`` objects whose
+    values ``columns`` gives key by key."""
+    if not columns:
+        return ["{}"] * n
+    text = json.encoder.encode_basestring_ascii if ascii else json.encoder.encode_basestring
+    keys = sorted(columns)
+    template = "{" + ",".join(f"{text(k).replace('%', '%%')}:%s" for k in keys) + "}"
+    cols = [_json_values(_pylist(columns[k]), ascii) for k in keys]
+    if any(len(c) != n for c in cols):
+        raise ValueError(f"details columns must have {n} values each")
+    return [template % values for values in zip(*cols)]
+
+
+def _json_values(values: list, ascii: bool) -> list[str]:
+    """Each value as the JSON text the event encoders write (``allow_nan=False``: a NaN or infinity raises)."""
+    encode = _VALUE_ASCII if ascii else _VALUE_TEXT
+    out = [encode[type(v)](v) if type(v) in encode else "".join((_ID_C if ascii else _DETAILS_C)(v, 0))
+           for v in values]
+    if _NON_FINITE.intersection(out):
+        raise ValueError("details hold a value that is not a finite number")
+    return out
+
+
+_NON_FINITE = frozenset(("nan", "inf", "-inf"))
+_VALUE_TEXT = {float: float.__repr__, int: int.__repr__, bool: lambda v: "true" if v else "false",
+               type(None): lambda v: "null", str: json.encoder.encode_basestring}
+_VALUE_ASCII = {**_VALUE_TEXT, str: json.encoder.encode_basestring_ascii}
 
 
 # A row's values, in EVENTS order: event_id, type, mmsi, other_mmsi, start, end (microseconds), lat, lon,

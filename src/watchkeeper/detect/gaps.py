@@ -32,14 +32,12 @@ engine runs the first per partition and the second once the summaries of all par
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyarrow as pa
 from numba import njit
 
 from watchkeeper.config import Config
-from watchkeeper.detect.events import make_events
+from watchkeeper.detect.events import make_events, rounded
 from watchkeeper.geo.coast import Coast
 from watchkeeper.geo.reception import path_reception, reception_grid, track_arrays
 from watchkeeper.geo.sphere import haversine_km
@@ -51,11 +49,6 @@ _KM_PER_NM = 1.852
 
 def _r(x):
     return None if x is None or not np.isfinite(x) else round(float(x), 6)
-
-
-def _rounded(a) -> list:
-    """:func:`_r` of every value of ``a``, as a list."""
-    return [round(v, 6) if math.isfinite(v) else None for v in np.asarray(a, np.float64).tolist()]
 
 
 AREA_CELL_DEG = 5  # cells of the "end of the data here" lookup; with their neighbours about +-800 km
@@ -330,7 +323,7 @@ def gap_events(cand: dict[str, np.ndarray], grid: pa.Table, config: Config | Non
     for k in range(len(mm)):
         key = (int(mm[k]), int(t0[k]), int(t1[k]))
         keys[key] = keys.get(key, 0) + 1
-    r = {name: _rounded(v) for name, v in (
+    r = {name: rounded(v) for name, v in (
         ("duration_h", dur_h), ("distance_km", dist), ("implied_speed_kn", implied), ("start_lat", lat0),
         ("start_lon", lon0), ("end_lat", lat1), ("end_lon", lon1), ("shore0", shore0), ("shore1", shore1),
         ("expected_positions", rec["expected_positions"]), ("reception_known_fraction", rec["known_fraction"]),

@@ -26,7 +26,7 @@ import pyarrow as pa
 from numba import njit
 
 from watchkeeper.config import Config
-from watchkeeper.detect.events import make_events
+from watchkeeper.detect.events import events_from_columns, make_events, rounded
 from watchkeeper.geo.gazetteer import Gazetteer
 from watchkeeper.tracks.arrays import as_tracks
 
@@ -256,7 +256,6 @@ def port_visits(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None
     config = config or Config()
     cfg = config.port_visit
     c = track_arrays(segmented)
-    events: list[dict] = []
     if len(c["ts_us"]):
         port, dist = as_tracks(segmented).nearest_place(gazetteer, float(cfg.exit_radius_km))
         first, last, closest, entry, exit_, stopped, n_gaps, max_gap = _visit_scan(
@@ -272,31 +271,20 @@ def port_visits(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None
         first, last, closest, p_rows = first[keep], last[keep], closest[keep], port[closest[keep]]
         places = gazetteer.table.select(["port_id", "name", "locode", "lat", "lon", "kind"]).take(
             pa.array(p_rows, pa.int64()))
-        # every value an event needs, gathered per column and turned into Python objects in one go
-        col = {f"{k}_{w}": c[k][rows].tolist() for k in ("mmsi", "source_id", "line", "ts_us")
-               for w, rows in (("first", first), ("last", last))}
-        col.update({k: places[k].to_pylist() for k in places.column_names})
-        col.update(i0=first.tolist(), i1=last.tolist(), duration_h=duration_h[keep].tolist(),
-                   min_km=dist[closest].tolist(), stopped=stopped[keep].tolist(), entry=entry[keep].tolist(),
-                   exit=exit_[keep].tolist(), level=level[keep].tolist(), n_gaps=n_gaps[keep].tolist(),
-                   max_gap=max_gap[keep].tolist(), tier=gazetteer.tier[p_rows].tolist(),
-                   segment_id=c["segment_id"][c["seg"][first]].tolist())
-        for e in (dict(zip(col, values)) for values in zip(*col.values())):
-            i0, i1 = e["i0"], e["i1"]
-            refs = [{"mmsi": e["mmsi_first"], "source_id": e["source_id_first"], "line": e["line_first"],
-                     "role": "first"}]
-            if i1 != i0:
-                refs.append({"mmsi": e["mmsi_last"], "source_id": e["source_id_last"], "line": e["line_last"],
-                             "role": "last"})
-            details = {"duration_h": round(e["duration_h"], 6), "n_positions": i1 - i0 + 1,
-                       "min_distance_km": round(e["min_km"], 6), "stopped": e["stopped"],
-                       "entry_observed": e["entry"], "exit_observed": e["exit"], "confidence_level": e["level"],
-                       "n_port_gaps": e["n_gaps"], "max_silence_h": round(e["max_gap"], 6),
-                       "port_id": e["port_id"], "port_kind": e["kind"], "port_tier": e["tier"]}
-            events.append({"type": "port_visit", "mmsi": e["mmsi_first"], "start": e["ts_us_first"],
-                           "end": e["ts_us_last"], "lat": e["lat"], "lon": e["lon"], "port_name": e["name"],
-                           "port_locode": e["locode"], "port_lat": e["lat"], "port_lon": e["lon"],
-                           "confidence": e["level"] / 4.0, "details": details,
-                           "positions": {"n": i1 - i0 + 1, "refs": refs}, "segment_id": str(e["segment_id"]),
-                           "id_extra": {"port": e["port_id"]}})
-    return make_events(events, config_sha256=config.sha256(), detector_version=VERSION)
+        places = {k: places[k].to_numpy(zero_copy_only=False) for k in places.column_names}
+        n_pos = last - first + 1
+        return events_from_columns(
+            "port_visit", mmsi=c["mmsi"][first], start_us=c["ts_us"][first], end_us=c["ts_us"][last],
+            lat=places["lat"], lon=places["lon"],
+            port={"name": places["name"], "locode": places["locode"], "lat": places["lat"], "lon": places["lon"]},
+            confidence=level[keep] / 4.0,
+            details={"duration_h": rounded(duration_h[keep]), "n_positions": n_pos,
+                     "min_distance_km": rounded(dist[closest]), "stopped": stopped[keep], "entry_observed": entry[keep],
+                     "exit_observed": exit_[keep], "confidence_level": level[keep], "n_port_gaps": n_gaps[keep],
+                     "max_silence_h": rounded(max_gap[keep]), "port_id": places["port_id"],
+                     "port_kind": places["kind"], "port_tier": gazetteer.tier[p_rows]},
+            refs=[("first", c["mmsi"][first], c["source_id"][first], c["line"][first], None),
+                  ("last", c["mmsi"][last], c["source_id"][last], c["line"][last], last != first)],
+            n_positions=n_pos, segment_id=[str(x) for x in c["segment_id"][c["seg"][first]].tolist()],
+            id_extra={"port": places["port_id"]}, config_sha256=config.sha256(), detector_version=VERSION)
+    return make_events([], config_sha256=config.sha256(), detector_version=VERSION)
