@@ -201,7 +201,8 @@ def _columns(seed: int, n: int) -> tuple[dict, list[dict]]:
     typ = rnd.choice([t for t in EVENT_TYPES if t not in AREA_TYPES])
     keys = [_text(rnd) + "%s" * (j == 0) + str(j) for j in range(rnd.randrange(0, 6))]
     details = {k: [_value(rnd) for _ in range(n)] for k in keys}
-    extra = {"port": [_text(rnd) for _ in range(n)]} if rnd.random() < 0.7 else None
+    extra = {"port": [_text(rnd) for _ in range(n)], "segment": [rnd.choice([None, _text(rnd)]) for _ in range(n)]} \
+        if rnd.random() < 0.7 else None  # a None leaves the key out of that event's id
     mmsi = np.array([rnd.randrange(1, 10 ** 9) for _ in range(n)], np.int64)
     start = np.array([T0 + rnd.randrange(10 ** 12) for _ in range(n)], np.int64)
     end = start + np.array([rnd.randrange(10 ** 10) for _ in range(n)], np.int64)
@@ -234,7 +235,7 @@ def _columns(seed: int, n: int) -> tuple[dict, list[dict]]:
                    {"role": r, "mmsi": int(m[i]), "source_id": int(s[i]), "line": int(ln[i])}
                    for r, m, s, ln, keep in refs if keep is None or keep[i]]}}
         if extra is not None:
-            row["id_extra"] = {"port": extra["port"][i]}
+            row["id_extra"] = {k: v[i] for k, v in extra.items() if v[i] is not None}
         rows.append(row)
     return {"type": typ, **cols}, rows
 

@@ -184,14 +184,15 @@ def events_from_columns(type: str, *, mmsi, start_us, end_us, confidence, detail
     ``mmsi``, ``start_us``, ``end_us`` (integer microseconds), ``confidence``, ``n_positions`` and the optional
     ``other_mmsi``, ``lat``, ``lon``, ``segment_id`` are sequences of one value per event (NumPy arrays or lists;
     ``None`` for a column of nulls); ``port`` maps ``name``, ``locode``, ``lat`` and ``lon`` to such sequences;
-    ``details`` and ``id_extra`` map each key to one value per event (``None`` is JSON null). ``refs`` lists the
+    ``details`` and ``id_extra`` map each key to one value per event (``None`` is JSON null in details, and leaves
+    the key out of that event's ``id_extra``). ``refs`` lists the
     position references of every event in order, each ``(role, mmsi, source_id, line, present)``, ``present``
     a boolean sequence saying which events have that reference (``None``: all).
     """
     n = len(start_us)
     mmsi_l, start_l, end_l = _ints(mmsi), _ints(start_us), _ints(end_us)
     other_l = [None] * n if other_mmsi is None else _opt_ints(other_mmsi)
-    extra_texts = _json_objects(id_extra or {}, n, ascii=True)
+    extra_texts = _json_objects(id_extra or {}, n, ascii=True, drop_null=True)
     head = "[" + "".join(_ID_C([type], 0))[1:-1] + ","
     ids = [hashlib.sha256(f"{head}{m},{'null' if o is None else o},{a},{b},{x}]".encode("ascii")).hexdigest()[:32]
            for m, o, a, b, x in zip(mmsi_l, other_l, start_l, end_l, extra_texts)]
@@ -252,9 +253,9 @@ def _opt_ints(values) -> list[int | None]:
     return [None if v is None else _int(v) for v in _pylist(values)]
 
 
-def _json_objects(columns: Mapping[str, Any], n: int, *, ascii: bool) -> list[str]:
+def _json_objects(columns: Mapping[str, Any], n: int, *, ascii: bool, drop_null: bool = False) -> list[str]:
     """The canonical JSON text (keys sorted, compact: what :func:`make_events` stores) of the ``n`` objects whose
-    values ``columns`` gives key by key."""
+    values ``columns`` gives key by key; ``drop_null``: a ``None`` value leaves its key out of that object."""
     if not columns:
         return ["{}"] * n
     text = json.encoder.encode_basestring_ascii if ascii else json.encoder.encode_basestring
@@ -263,7 +264,11 @@ def _json_objects(columns: Mapping[str, Any], n: int, *, ascii: bool) -> list[st
     cols = [_json_values(_pylist(columns[k]), ascii) for k in keys]
     if any(len(c) != n for c in cols):
         raise ValueError(f"details columns must have {n} values each")
-    return [template % values for values in zip(*cols)]
+    if not drop_null:
+        return [template % values for values in zip(*cols)]
+    names = [text(k) for k in keys]
+    return [template % values if "null" not in values else
+            "{" + ",".join(f"{k}:{v}" for k, v in zip(names, values) if v != "null") + "}" for values in zip(*cols)]
 
 
 def _json_values(values: list, ascii: bool) -> list[str]:

@@ -32,12 +32,14 @@ engine runs the first per partition and the second once the summaries of all par
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 import pyarrow as pa
 from numba import njit
 
 from watchkeeper.config import Config
-from watchkeeper.detect.events import make_events, rounded
+from watchkeeper.detect.events import events_from_columns, make_events, rounded
 from watchkeeper.geo.coast import Coast
 from watchkeeper.geo.reception import path_reception, reception_grid, track_arrays
 from watchkeeper.geo.sphere import haversine_km
@@ -45,10 +47,6 @@ from watchkeeper.geo.sphere import haversine_km
 VERSION = "ais_gap/1"
 _US_H = 3_600_000_000
 _KM_PER_NM = 1.852
-
-
-def _r(x):
-    return None if x is None or not np.isfinite(x) else round(float(x), 6)
 
 
 AREA_CELL_DEG = 5  # cells of the "end of the data here" lookup; with their neighbours about +-800 km
@@ -318,44 +316,38 @@ def gap_events(cand: dict[str, np.ndarray], grid: pa.Table, config: Config | Non
     score = np.clip(rec["log_p_silence"] / np.log(float(cfg.max_silence_probability)), 0.0, 1.0)
     shore0, shore1 = cand["shore0_km"], cand["shore1_km"]
 
-    events = []
-    keys: dict[tuple, int] = {}
-    for k in range(len(mm)):
-        key = (int(mm[k]), int(t0[k]), int(t1[k]))
-        keys[key] = keys.get(key, 0) + 1
     r = {name: rounded(v) for name, v in (
         ("duration_h", dur_h), ("distance_km", dist), ("implied_speed_kn", implied), ("start_lat", lat0),
         ("start_lon", lon0), ("end_lat", lat1), ("end_lon", lon1), ("shore0", shore0), ("shore1", shore1),
         ("expected_positions", rec["expected_positions"]), ("reception_known_fraction", rec["known_fraction"]),
-        ("hour_reception", rec["hour_reception"]), ("likely_intentional", score))}
-    for k in range(len(mm)):
-        op = bool(openf[k])
-        n_before = int(cand["n_before"][k])
-        high = bool(dur_h[k] >= cfg.high_confidence_gap_h
-                    and shore0[k] >= float(cfg.high_confidence_shore_distance_nm) * _KM_PER_NM
-                    and n_before >= cfg.pre_gap_min_positions)
-        details = {"duration_h": r["duration_h"][k], "open": op,
-                   "distance_km": None if op else r["distance_km"][k],
-                   "implied_speed_kn": None if op else r["implied_speed_kn"][k],
-                   "start_lat": r["start_lat"][k], "start_lon": r["start_lon"][k],
-                   "end_lat": None if op else r["end_lat"][k], "end_lon": None if op else r["end_lon"][k],
-                   "distance_from_shore_km": r["shore0"][k], "start_distance_from_shore_km": r["shore0"][k],
-                   "end_distance_from_shore_km": None if op else r["shore1"][k],
-                   "expected_positions": r["expected_positions"][k],
-                   "reception_known_fraction": r["reception_known_fraction"][k],
-                   "hour_reception": r["hour_reception"][k],
-                   "p_silence": _r(np.exp(rec["log_p_silence"][k])),
-                   "likely_intentional": r["likely_intentional"][k], "n_positions_before": n_before,
-                   "high_confidence": high}
-        m = int(mm[k])
-        refs = [{"mmsi": m, "source_id": int(cand["source_id0"][k]), "line": int(cand["line0"][k]), "role": "first"}]
-        if not op:
-            refs.append({"mmsi": m, "source_id": int(cand["source_id1"][k]), "line": int(cand["line1"][k]),
-                         "role": "last"})
-        seg_id = str(cand["track_id"][k])
-        key = (m, int(t0[k]), int(t1[k]))
-        events.append({"type": "ais_gap", "mmsi": m, "start": int(t0[k]), "end": int(t1[k]),
-                       "lat": float(lat0[k]), "lon": float(lon0[k]), "confidence": float(score[k]),
-                       "details": details, "positions": {"n": len(refs), "refs": refs}, "segment_id": seg_id,
-                       "id_extra": {"segment": seg_id} if keys[key] > 1 else None})
-    return make_events(events, config_sha256=config.sha256(), detector_version=VERSION)
+        ("hour_reception", rec["hour_reception"]), ("likely_intentional", score),
+        ("p_silence", np.exp(rec["log_p_silence"])))}
+    open_l = openf.tolist()
+
+    def closed(values):  # null for an open gap
+        return [None if o else v for o, v in zip(open_l, values)]
+
+    n_before = cand["n_before"].astype(np.int64)
+    high = ((dur_h >= cfg.high_confidence_gap_h)
+            & (shore0 >= float(cfg.high_confidence_shore_distance_nm) * _KM_PER_NM)
+            & (n_before >= cfg.pre_gap_min_positions))
+    seg_ids = [str(x) for x in cand["track_id"].tolist()]
+    # the segment goes into the id only where two gaps of one MMSI share their start and end (two segments)
+    keys = list(zip(mm.tolist(), t0.tolist(), t1.tolist()))
+    count = collections.Counter(keys)
+    shared = [count[k] > 1 for k in keys]
+    return events_from_columns(
+        "ais_gap", mmsi=mm, start_us=t0, end_us=t1, lat=lat0, lon=lon0, confidence=score,
+        details={"duration_h": r["duration_h"], "open": openf, "distance_km": closed(r["distance_km"]),
+                 "implied_speed_kn": closed(r["implied_speed_kn"]), "start_lat": r["start_lat"],
+                 "start_lon": r["start_lon"], "end_lat": closed(r["end_lat"]), "end_lon": closed(r["end_lon"]),
+                 "distance_from_shore_km": r["shore0"], "start_distance_from_shore_km": r["shore0"],
+                 "end_distance_from_shore_km": closed(r["shore1"]), "expected_positions": r["expected_positions"],
+                 "reception_known_fraction": r["reception_known_fraction"], "hour_reception": r["hour_reception"],
+                 "p_silence": r["p_silence"], "likely_intentional": r["likely_intentional"],
+                 "n_positions_before": n_before, "high_confidence": high},
+        refs=[("first", mm, cand["source_id0"], cand["line0"], None),
+              ("last", mm, cand["source_id1"], cand["line1"], ~openf)],
+        n_positions=np.where(openf, 1, 2), segment_id=seg_ids,
+        id_extra={"segment": [x if s else None for x, s in zip(seg_ids, shared)]}, config_sha256=config.sha256(),
+        detector_version=VERSION)
