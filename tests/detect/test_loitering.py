@@ -106,3 +106,32 @@ def test_reported_speed_vetoes_a_slow_looking_stretch():
 
     assert len(events(with_sog(0.5))) == 1
     assert events(with_sog(4.0)) == []
+
+
+def test_distances_from_the_segmentation_give_the_same_events():
+    """The scan takes each row's distance from the row before as the segmentation measured it, where that row is
+    the one it was measured from: two transmitters on one MMSI, an impossible jump (an implausible row left out)
+    and coarse type 27 positions riding along (measured from the row before them) give the same events as the
+    table, whose distances are all computed afresh."""
+    from watchkeeper.tracks.segment import segment_tracks
+
+    a = positions(273_000_001, transit_drift_transit(OFFSHORE, drift_h=5.0))
+    b = positions(273_000_001, transit_drift_transit((OFFSHORE[0] + 2.0, OFFSHORE[1]), drift_h=4.0),
+                  t0=a["ts"][0].as_py() + dt.timedelta(minutes=1))
+    for name in ("line", "line_last"):  # b's lines follow a's in the file
+        b = b.set_column(b.schema.get_field_index(name), b.schema.field(name), pa.array(np.arange(b.num_rows) + 10_000))
+    rows = a.to_pylist()
+    mid = len(rows) // 2
+    rows[mid] = {**rows[mid], "lat": rows[mid]["lat"] + 3.0}  # a jump that returns
+    coarse = [{**r, "msg_type": 27, "ts": r["ts"] + dt.timedelta(seconds=30), "lat": round(r["lat"], 1),
+               "lon": round(r["lon"], 1), "line": r["line"] + 20_000, "line_last": r["line"] + 20_000}
+              for r in rows[40:90:5]]
+    table = pa.concat_tables([pa.Table.from_pylist(rows + coarse, schema=a.schema), b])
+    tracks = segment_tracks(table, CFG)
+    step = tracks.plausible["step_km"]
+    assert np.isfinite(step).sum() > 0.8 * len(step)  # most distances come from the segmentation
+    starts = tracks.plausible["bounds"][:-1]
+    assert np.isnan(np.delete(step, starts)).any()  # ... and some are computed here
+    got = loitering(tracks, load_gazetteer(), CFG)
+    want = loitering(tracks.table, load_gazetteer(), CFG)
+    assert got.num_rows >= 2 and got.equals(want)

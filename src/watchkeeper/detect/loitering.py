@@ -41,9 +41,12 @@ KM_PER_NM = 1.852
 
 @njit(cache=True)
 def _loiter_scan(bounds, t_s, lat, lon, near_port, max_speed_kn, half_window_s, min_duration_s, min_positions,
-                 max_silence_s):
-    """Slow stretches away from ports: (first row, last row) of each, and the windowed speed of every row."""
+                 max_silence_s, step_km):
+    """Slow stretches away from ports: (first row, last row) of each, and the windowed speed of every row.
+    ``step_km``: each row's distance from the row before as the segmentation measured it (NaN where it did not,
+    empty when not known), the same value to the bit as the haversine here."""
     n = t_s.shape[0]
+    known = step_km.shape[0] == n
     cum_km = np.zeros(n)
     speed = np.full(n, np.nan)
     first = np.empty(n, np.int64)
@@ -53,14 +56,14 @@ def _loiter_scan(bounds, t_s, lat, lon, near_port, max_speed_kn, half_window_s, 
         lo, hi = bounds[s], bounds[s + 1]
         if hi - lo < min_positions:
             continue
-        p2 = math.radians(lat[lo])
-        cos2 = math.cos(p2)
         for i in range(lo + 1, hi):
-            p1, cos1 = p2, cos2  # the previous row's latitude and its cosine, computed once per row
+            if known and step_km[i] == step_km[i]:
+                cum_km[i] = cum_km[i - 1] + step_km[i]
+                continue
+            p1 = math.radians(lat[i - 1])
             p2 = math.radians(lat[i])
-            cos2 = math.cos(p2)
             dl = math.radians(lon[i] - lon[i - 1])
-            h = math.sin((p2 - p1) / 2) ** 2 + cos1 * cos2 * math.sin(dl / 2) ** 2
+            h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
             cum_km[i] = cum_km[i - 1] + 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
         a = lo
         b = lo
@@ -124,7 +127,7 @@ def loitering(segmented: pa.Table, gazetteer: Gazetteer, config: Config | None =
         first, last, speed = _loiter_scan(
             c["bounds"], c["t_s"], c["lat"], c["lon"], near, float(cfg.max_speed_kn), float(cfg.block_h) * 1800.0,
             float(cfg.min_duration_h) * 3600.0, int(config.tracks.min_segment_positions),
-            float(cfg.max_silence_h) * 3600.0)
+            float(cfg.max_silence_h) * 3600.0, c.get("step_km", np.empty(0)))
         if len(first):
             # a vessel that reports (SOG) a median speed of max_speed_kn or more over the stretch is manoeuvring -
             # searching, trawling, circling between sparse satellite fixes - not drifting: not loitering

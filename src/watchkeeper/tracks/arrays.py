@@ -12,7 +12,9 @@ more than most detectors themselves, so :class:`Tracks` does it once per detecti
     the rows not flagged implausible, ordered by (segment, time, line), with ``bounds`` (first row of each segment
     and, last, the row count), ``segment_id``/``track_id`` (id of each code; codes are renumbered densely), and the
     derived columns the scans need: ``t_s`` (float seconds), ``speed_kn`` (SOG, else implied speed), ``class_b``
-    and ``anchored`` (nav status 1 or 5).
+    and ``anchored`` (nav status 1 or 5); and, when the tracks come from
+    :func:`watchkeeper.tracks.segment.segment_tracks` (not from a table), ``step_km``: the distance from the row
+    before as the segmentation measured it, where that row is the one it measured from (NaN elsewhere).
 
 Every detector accepts either a segmented :class:`pyarrow.Table` or a :class:`Tracks`; :func:`as_tracks` turns the
 first into the second.
@@ -182,6 +184,11 @@ class Tracks:
              "anchored": np.isin(r["nav_status"][order], _ANCHORED_STATUS), "row": order,
              "bounds": np.r_[starts, len(order)].astype(np.int64)}
         c["segment_id"] = c["track_id"] = r["seg_names"][used].astype(str) if len(used) else np.empty(0, str)
+        if "step_km" in r:  # from the segmentation: the distance from the row before, where that row is its source
+            came_from = r["step_from"][order]
+            ok = np.zeros(len(order), bool)
+            ok[1:] = (came_from[1:] == order[:-1]) & (dense[1:] == dense[:-1])
+            c["step_km"] = np.where(ok, r["step_km"][order], np.nan)
         return c
 
 

@@ -69,7 +69,9 @@ def _haversine_km(p1, cos1, lon1, p2, cos2, lon2):
 @njit(cache=True)
 def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weight, max_gap_h, type27_gap_h,
           max_a_kn, max_b_kn, min_jump_km, max_open, jump_max_h):
-    """Assign each row (sorted by mmsi, time) a segment number; return (seg, implied_speed_kn, implausible, starts).
+    """Assign each row (sorted by mmsi, time) a segment number; return (seg, implied_speed_kn, implausible, starts,
+    step_km, step_from): ``step_km`` the distance from ``step_from``, the row of the same segment the implied speed
+    was measured from (NaN and -1 for a segment's first row).
 
     ``cls``: 0 unknown or neither class, 1 Class A, 2 Class B. ``starts`` holds the first row of each segment.
     A segment that began with an implausible row after another segment's last row and is left when the track
@@ -80,6 +82,8 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
     n = mmsi.shape[0]
     seg = np.empty(n, np.int64)
     speed = np.full(n, np.nan)
+    step_km = np.full(n, np.nan)
+    step_from = np.full(n, -1, np.int64)
     implausible = np.zeros(n, np.bool_)
     starts = np.empty(n, np.int64)
     returned = np.zeros(n, np.bool_)
@@ -146,6 +150,8 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
             dt_h = (t_s[i] - t_s[k]) / 3600.0
             d_km = _haversine_km(rad[k], cos_lat[k], lon[k], rad[i], cos_lat[i], lon[i]) if passenger \
                 else slot_km[chosen]
+            step_km[i] = d_km
+            step_from[i] = k
             if dt_h > 0:
                 speed[i] = d_km / KM_PER_NM / dt_h
             if passenger:
@@ -179,7 +185,7 @@ def _scan(mmsi, t_s, lat, lon, cls, is27, max_speed_kn, buffer_h, mismatch_weigh
                 if dt_h <= 0 or d_km / KM_PER_NM / dt_h > lim:
                     implausible[i] = True
         prev = i
-    return seg, speed, implausible, starts[:n_seg].copy()
+    return seg, speed, implausible, starts[:n_seg].copy(), step_km, step_from
 
 
 _np = column_array
@@ -331,7 +337,7 @@ def segment_tracks(positions: pa.Table, config):
     cls = _CLASS_OF_TYPE[msg8.view(np.uint8)]
     t_s = ts.astype(np.float64) / 1e6
     tr, pj = config.tracks, config.position_jump
-    seg, speed, implausible, starts = _scan(
+    seg, speed, implausible, starts, step_km, step_from = _scan(
         mmsi, t_s, lat, lon, cls, msg == 27,
         float(tr.segment_max_speed_kn), float(tr.segment_buffer_h), float(tr.class_mismatch_weight),
         float(tr.max_silence_h), float(tr.type27_min_gap_h), float(pj.max_speed_class_a_kn),
@@ -354,7 +360,7 @@ def segment_tracks(positions: pa.Table, config):
     arrays = {"mmsi": mmsi, "ts": ts, "lat": lat, "lon": lon, "sog": _np(tbl["sog_kn"], np.float32, np.nan)[rows].astype(np.float64),
               "speed": speed, "msg_type": msg, "nav_status": _np(tbl["nav_status"], np.int8, -1)[rows].astype(np.int64),
               "source_id": src, "line": line, "seg": seg, "seg_names": np.asarray(ids.to_pylist(), dtype=object),
-              "implausible": implausible}
+              "implausible": implausible, "step_km": step_km, "step_from": step_from}
 
     def make_table() -> pa.Table:
         out = _with_all_columns(tbl).take(pa.array(rows, pa.int64()))
