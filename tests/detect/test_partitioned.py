@@ -239,16 +239,14 @@ def _write_store(db, positions):
         store.complete_source(sid, {"positions": positions.num_rows, "statics": 0})
 
 
-def test_encounter_across_midnight_and_a_port_pair(tmp_path):
-    """An encounter at sea from 22:00 to 02:00 (its run is split between two days' workers and joined), two ships
-    moored side by side in Vladivostok across midnight (never an encounter, pruned by place), and ships elsewhere
-    so that there are several partitions: both engines give the same events, and exactly one encounter."""
-    from watchkeeper.schema import POSITIONS
+class _Tracks:
+    """Hand-made positions, one report a minute per track, as a POSITIONS table."""
 
-    t0 = 1_709_935_200  # 2024-03-08 22:00 UTC
-    rows = {k: [] for k in ("mmsi", "ts", "lat", "lon", "sog_kn", "line")}
+    def __init__(self):
+        self.rows = {k: [] for k in ("mmsi", "ts", "lat", "lon", "sog_kn", "line")}
 
-    def track(mmsi, lat0, lon0, start_s, hours, dlat_per_h=0.0, dlon_per_h=0.0, sog=0.4, step_s=60):
+    def track(self, mmsi, lat0, lon0, start_s, hours, dlat_per_h=0.0, dlon_per_h=0.0, sog=0.4, step_s=60):
+        rows = self.rows
         for i in range(int(hours * 3600 / step_s)):
             h = i * step_s / 3600
             rows["mmsi"].append(mmsi)
@@ -258,24 +256,60 @@ def test_encounter_across_midnight_and_a_port_pair(tmp_path):
             rows["sog_kn"].append(sog)
             rows["line"].append(len(rows["line"]) + 1)
 
-    track(273000001, 40.0, 135.0, t0, 4.0, dlon_per_h=0.005)  # the pair at sea, 200 m apart, drifting east
-    track(273000002, 40.0018, 135.0, t0, 4.0, dlon_per_h=0.005)
-    track(273000003, 43.1100, 131.8800, t0 - 7200, 8.0, sog=0.0)  # moored side by side in Vladivostok
-    track(273000004, 43.1102, 131.8805, t0 - 7200, 8.0, sog=0.0)
+    def table(self) -> pa.Table:
+        from watchkeeper.schema import POSITIONS
+
+        rows, n = self.rows, len(self.rows["mmsi"])
+        cols = {name: pa.nulls(n, f.type) for name, f in zip(POSITIONS.names, POSITIONS)}
+        cols.update(mmsi=pa.array(rows["mmsi"], pa.int32()), ts=pa.array(rows["ts"], POSITIONS.field("ts").type),
+                    lat=pa.array(rows["lat"]), lon=pa.array(rows["lon"]),
+                    sog_kn=pa.array(rows["sog_kn"], pa.float32()), msg_type=pa.array([1] * n, pa.int8()),
+                    source_id=pa.array([1] * n, pa.int32()), line=pa.array(rows["line"], pa.int64()),
+                    line_last=pa.array(rows["line"], pa.int64()))
+        return pa.table(cols, schema=POSITIONS)
+
+
+def test_encounter_across_midnight_and_a_port_pair(tmp_path):
+    """An encounter at sea from 22:00 to 02:00 (its run is split between two days' workers and joined), two ships
+    moored side by side in Vladivostok across midnight (never an encounter, pruned by place), and ships elsewhere
+    so that there are several partitions: both engines give the same events, and exactly one encounter."""
+    t0 = 1_709_935_200  # 2024-03-08 22:00 UTC
+    tracks = _Tracks()
+    tracks.track(273000001, 40.0, 135.0, t0, 4.0, dlon_per_h=0.005)  # the pair at sea, 200 m apart, drifting east
+    tracks.track(273000002, 40.0018, 135.0, t0, 4.0, dlon_per_h=0.005)
+    tracks.track(273000003, 43.1100, 131.8800, t0 - 7200, 8.0, sog=0.0)  # moored side by side in Vladivostok
+    tracks.track(273000004, 43.1102, 131.8805, t0 - 7200, 8.0, sog=0.0)
     for k in range(12):  # steaming elsewhere: more rows, more partitions
-        track(244000000 + k, 52.0 + k * 0.2, 3.0, t0 - 7200, 8.0, dlon_per_h=0.25, sog=12.0)
-    n = len(rows["mmsi"])
-    cols = {name: pa.nulls(n, f.type) for name, f in zip(POSITIONS.names, POSITIONS)}
-    cols.update(mmsi=pa.array(rows["mmsi"], pa.int32()), ts=pa.array(rows["ts"], POSITIONS.field("ts").type),
-                lat=pa.array(rows["lat"]), lon=pa.array(rows["lon"]), sog_kn=pa.array(rows["sog_kn"], pa.float32()),
-                msg_type=pa.array([1] * n, pa.int8()), source_id=pa.array([1] * n, pa.int32()),
-                line=pa.array(rows["line"], pa.int64()), line_last=pa.array(rows["line"], pa.int64()))
+        tracks.track(244000000 + k, 52.0 + k * 0.2, 3.0, t0 - 7200, 8.0, dlon_per_h=0.25, sog=12.0)
     db = tmp_path / "db"
-    _write_store(db, pa.table(cols, schema=POSITIONS))
+    _write_store(db, tracks.table())
     local, _, _ = _detect(db, workers=1, partition_rows=10**9)
     enc = local.filter(pa.compute.equal(local["type"], "encounter"))
     assert sorted(enc["mmsi"].to_pylist()) == [273000001, 273000002]  # the sea pair only, both rows
     assert enc["start"][0].as_py().hour == 22 and enc["end"][0].as_py().hour in (1, 2)
+    for workers in (2, 1):
+        part, _, _ = _detect(db, workers=workers, partition_rows=2000)
+        assert part.equals(local)
+
+
+def test_a_pair_that_leaves_port_together_after_midnight(tmp_path):
+    """Two ships moored side by side off Nakhodka from 20:00, that leave together at midnight and drift south,
+    side by side, for 16 h: the first day's piece of their run lies wholly near the port (the day step keeps only
+    its summary), the joined run does not, so its records are found again from the points. Both engines give the
+    same events: one encounter from before midnight."""
+    t0 = 1_709_928_000  # 2024-03-08 20:00 UTC
+    tracks = _Tracks()
+    for mmsi, dlon in ((273000003, 0.0), (273000004, 0.0005)):
+        tracks.track(mmsi, 42.80, 132.88 + dlon, t0, 4.0, sog=0.0)
+        tracks.track(mmsi, 42.80, 132.88 + dlon, t0 + 4 * 3600, 16.0, dlat_per_h=-0.03, sog=1.8)
+    for k in range(12):  # steaming elsewhere: more rows, more partitions
+        tracks.track(244000000 + k, 52.0 + k * 0.2, 3.0, t0, 20.0, dlon_per_h=0.25, sog=12.0)
+    db = tmp_path / "db"
+    _write_store(db, tracks.table())
+    local, _, _ = _detect(db, workers=1, partition_rows=10**9)
+    enc = local.filter(pa.compute.equal(local["type"], "encounter"))
+    assert sorted(enc["mmsi"].to_pylist()) == [273000003, 273000004]
+    assert enc["start"][0].as_py().hour < 24 and enc["start"][0].as_py().day == 8  # from the port hours on
     for workers in (2, 1):
         part, _, _ = _detect(db, workers=workers, partition_rows=2000)
         assert part.equals(local)

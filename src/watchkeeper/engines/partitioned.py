@@ -345,16 +345,24 @@ def _pass2_day(day: int, step_us: int) -> tuple[pa.Table, dict[str, np.ndarray],
     first_slot, last_slot = -((-day * _US_DAY) // step), ((day + 1) * _US_DAY - 1) // step
     min_duration_h = float(s["config"].encounter.min_duration_h)
 
+    near_one_place = {}
+
     def select(light):
-        # records of runs that touch the day's edges (they may go on next door), and of inner runs long enough
-        # and not wholly near one place (the others are never encounters): only these are gathered in full
+        # records of runs not wholly near one place (those never are encounters, unless a run touching the day's
+        # edge goes on, away from the place, next door), and either touching the day's edges (they may go on
+        # next door) or long enough: only these are gathered in full. Runs at an edge wholly near one place are
+        # summarised from these few fields alone
         order, starts, ends = run_pieces(light)
         slot = light["slot"][order]
         edge = (slot[starts] == first_slot) | (slot[ends] == last_slot)
-        inner_ok = (run_place(light, order, starts) < 0) & ((slot[ends] - slot[starts]) * step / 3.6e9
-                                                             >= min_duration_h)
+        place = run_place(light, order, starts)
+        long_ = (slot[ends] - slot[starts]) * step / 3.6e9 >= min_duration_h
+        at_place = edge & (place >= 0)
+        near_one_place.update(seg_a=light["seg_a"][order][starts][at_place],
+                              seg_b=light["seg_b"][order][starts][at_place], lo=slot[starts][at_place],
+                              hi=slot[ends][at_place], place=place[at_place])
         keep = np.empty(len(slot), bool)
-        keep[order] = np.repeat(edge | inner_ok, ends - starts + 1)
+        keep[order] = np.repeat((place < 0) & (edge | long_), ends - starts + 1)
         return keep
 
     adj = adjacency(pts, s["config"], place=_in_port_place(s["gazetteer"], s["config"]), select=select)
@@ -362,7 +370,7 @@ def _pass2_day(day: int, step_us: int) -> tuple[pa.Table, dict[str, np.ndarray],
     order, starts, ends = run_pieces(adj)
     slot = adj["slot"][order]
     lo, hi = slot[starts], slot[ends]
-    place = run_place(adj, order, starts)
+    place = run_place(adj, order, starts)  # -1 for every run kept
     edge_run = (lo == first_slot) | (hi == last_slot)
     piece = np.empty(len(slot), np.int64)
     piece[order] = np.repeat(np.arange(len(starts)), ends - starts + 1)
@@ -378,8 +386,12 @@ def _pass2_day(day: int, step_us: int) -> tuple[pa.Table, dict[str, np.ndarray],
     # from the day's points (_redo_pieces)
     edge = records(edge_run & (place < 0))
     summary = {"seg_a": adj["seg_a"][order][starts][edge_run], "seg_b": adj["seg_b"][order][starts][edge_run],
-               "lo": lo[edge_run], "hi": hi[edge_run], "place": place[edge_run],
-               "piece": np.flatnonzero(edge_run), "day": np.full(int(edge_run.sum()), day, np.int64)}
+               "lo": lo[edge_run], "hi": hi[edge_run], "place": place[edge_run], "piece": np.flatnonzero(edge_run)}
+    if near_one_place:  # their records are found again from the points if their run goes on (_redo_pieces)
+        n = len(near_one_place["lo"])
+        summary = {k: np.r_[v, near_one_place[k] if k != "piece" else np.full(n, -1, np.int64)].astype(np.int64)
+                   for k, v in summary.items()}
+    summary["day"] = np.full(len(summary["lo"]), day, np.int64)
     if len(edge["slot"]):
         edge["piece"] = piece[(edge_run & (place < 0))[piece]]
         folder = s["tmp"] / "edges"
