@@ -48,3 +48,25 @@ def test_grid_ties_and_duplicates():
     np.testing.assert_array_equal(gi, ti)
     np.testing.assert_array_equal(gd, td)
     assert (gi[gi >= 0] < 500).all()
+
+
+@pytest.mark.parametrize("radius_km", [3.0, 30.0])
+def test_grid_equals_tree_along_tracks(radius_km):
+    """Queries in track order (random walks through ports), where each search starts from the previous answer,
+    and ties where that answer is the higher index of two equally near points: the tree's answers."""
+    gaz = load_gazetteer()
+    rng = np.random.default_rng(int(radius_km))
+    # points A and B on the equator either side of a query at (0, 0); the query before lies nearer to B
+    plat, plon = np.r_[0.0, 0.0, gaz.lat], np.r_[-0.01, 0.01, gaz.lon]
+    n_tracks, n_steps = 200, GRID_MIN_QUERIES // 100
+    start = rng.integers(0, len(gaz.lat), n_tracks)
+    lat = (gaz.lat[start][:, None] + np.cumsum(rng.normal(0, 0.004, (n_tracks, n_steps)), axis=1)).ravel()
+    lon = (gaz.lon[start][:, None] + np.cumsum(rng.normal(0, 0.004, (n_tracks, n_steps)), axis=1)).ravel()
+    tie = np.array([[0.0, 0.005], [0.0, 0.0]] * 50)
+    lat, lon = np.clip(np.r_[tie[:, 0], lat], -90, 90), (np.r_[tie[:, 1], lon] + 180) % 360 - 180
+    gi, gd = GridSphereIndex(plat, plon).nearest(lat, lon, radius_km)
+    ti, td = SphereIndex(plat, plon).nearest(lat, lon, radius_km)
+    np.testing.assert_array_equal(gi, ti)
+    np.testing.assert_array_equal(gd, td)
+    assert gi[:4].tolist() == [1, 0, 1, 0]  # B, then A (the lower index) for the query as near to both
+    assert (gi >= 0).mean() > 0.2  # most steps have an answer within the bound

@@ -177,12 +177,18 @@ def _grid_nearest(lat_deg, lon_deg, n_rows, offset, points, dist, cos_r, sin_r, 
     """Nearest candidate of each query (skipping NaN, ``abs(lat) > 90`` and ``abs(lon) > _MAX_LON``), with the
     query vector and squared chord computed as in :func:`watchkeeper.geo.sphere._nearest_kernel`. A cell's list is
     read in order of chord from the cell's centre and left once that chord, less the query's own chord from the
-    centre, exceeds the best chord so far (with a margin far beyond rounding): no later point can be nearer."""
+    centre, exceeds the best chord so far (with a margin far beyond rounding): no later point can be nearer.
+
+    The search starts from the previous query's answer, when it lies within the bound of this query too (it is
+    then in the cell's list, which holds every point within the bound of the cell): consecutive queries along a
+    track mostly share their nearest point, so the first chord is already short and few entries are read. The
+    answer is the same: the nearest point of the list, the lowest index among equals."""
     n_cols = 2 * n_rows
     deg = math.pi / 180.0
     inv = n_rows / 180.0
     n = lat_deg.shape[0]
     for blk in prange((n + _QUERY_BLOCK - 1) // _QUERY_BLOCK):
+        hint = -1
         for i in range(blk * _QUERY_BLOCK, min(n, (blk + 1) * _QUERY_BLOCK)):
             la = lat_deg[i]
             lo_ = lon_deg[i]
@@ -202,6 +208,11 @@ def _grid_nearest(lat_deg, lon_deg, n_rows, offset, points, dist, cos_r, sin_r, 
             dq = math.sqrt((qx - cos_r[r] * cos_k[k]) ** 2 + (qy - cos_r[r] * sin_k[k]) ** 2 + (qz - sin_r[r]) ** 2)
             best2 = limit2
             best = -1
+            if hint >= 0:
+                d2 = (xyz[hint, 0] - qx) ** 2 + (xyz[hint, 1] - qy) ** 2 + (xyz[hint, 2] - qz) ** 2
+                if d2 <= limit2:
+                    best2 = d2
+                    best = hint
             cut = dq + math.sqrt(best2) * (1.0 + 1e-9) + 1e-13
             for t in range(s, e):
                 if dist[t] > cut:
@@ -215,6 +226,7 @@ def _grid_nearest(lat_deg, lon_deg, n_rows, offset, points, dist, cos_r, sin_r, 
             if best >= 0:
                 out_index[i] = best
                 out_chord2[i] = best2
+                hint = best
 
 
 class GridSphereIndex:
