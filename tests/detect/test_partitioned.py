@@ -499,3 +499,32 @@ def test_inland_stretches_counted_over_every_partition(tmp_path):
     jumps = local.filter(pa.compute.equal(local["type"], "position_jump"))
     assert set(jumps["mmsi"].to_pylist()) == {273350009}
     assert all(json.loads(d)["rule"] == "on_land" for d in jumps["details"].to_pylist())
+
+
+def test_the_callers_garbage_collector_thresholds_come_back(tmp_path):
+    """The engine runs the collector rarely while it detects, in this process too, and gives the caller's
+    thresholds back afterwards."""
+    import gc
+
+    t0 = 1_709_935_200
+    tracks = _Tracks()
+    for k in range(4):
+        tracks.track(244000000 + k, 52.0 + k * 0.2, 3.0, t0, 2.0, dlon_per_h=0.25, sog=12.0)
+    db = tmp_path / "db"
+    _write_store(db, tracks.table())
+    before = gc.get_threshold()
+    gc.set_threshold(1234, 11, 12)
+    seen = []
+    try:
+        from watchkeeper.engines import partitioned as P
+
+        real = P.activity_surges
+        P.activity_surges = lambda *a, **k: (seen.append(gc.get_threshold()), real(*a, **k))[1]
+        try:
+            _detect(db, workers=1, partition_rows=100)
+        finally:
+            P.activity_surges = real
+        assert seen == [P._GC_THRESHOLDS]
+        assert gc.get_threshold() == (1234, 11, 12)
+    finally:
+        gc.set_threshold(*before)
