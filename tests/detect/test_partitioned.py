@@ -516,6 +516,7 @@ def test_the_callers_garbage_collector_thresholds_come_back(tmp_path):
     gc.set_threshold(1234, 11, 12)
     seen = []
     try:
+        from watchkeeper.engines import GC_THRESHOLDS
         from watchkeeper.engines import partitioned as P
 
         real = P.activity_surges
@@ -524,7 +525,7 @@ def test_the_callers_garbage_collector_thresholds_come_back(tmp_path):
             _detect(db, workers=1, partition_rows=100)
         finally:
             P.activity_surges = real
-        assert seen == [P._GC_THRESHOLDS]
+        assert seen == [GC_THRESHOLDS]
         assert gc.get_threshold() == (1234, 11, 12)
     finally:
         gc.set_threshold(*before)

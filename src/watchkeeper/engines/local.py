@@ -25,6 +25,7 @@ from watchkeeper.detect.mmsi_conflict import mmsi_conflicts
 from watchkeeper.detect.port_visits import port_visits
 from watchkeeper.detect.spoofing import position_jumps
 from watchkeeper.detect.surges import activity_surges
+from watchkeeper.engines import rare_collections
 from watchkeeper.geo.coast import Coast
 from watchkeeper.geo.gazetteer import Gazetteer, load_gazetteer
 from watchkeeper.geo.reception import reception_grid
@@ -38,6 +39,7 @@ def read_table(store, name: str, schema: pa.Schema) -> pa.Table:
     return store.relation(name).select(cols).to_arrow_table().cast(schema)
 
 
+@rare_collections()
 def detect_all(positions: pa.Table, statics: pa.Table, config: Config, *, gazetteer: Gazetteer | None = None,
                coast: Coast | None = None) -> pa.Table:
     """Every detector over the given positions and statics; the events of all types, in a canonical order."""

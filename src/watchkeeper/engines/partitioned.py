@@ -60,6 +60,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from watchkeeper.config import Config
+from watchkeeper.engines import GC_THRESHOLDS, rare_collections
 from watchkeeper.errors import StoreError
 from watchkeeper.detect.dark_port_calls import dark_port_calls, vessel_speeds_kn
 from watchkeeper.detect.encounters import (
@@ -532,18 +533,11 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 def _init_pool_worker(state: dict) -> None:
     """:func:`_init_worker` in a process of the pool, its allocator set to keep freed memory first, the objects it
     inherits (modules, gazetteer, coastline) left out of the garbage collector's full passes, and the collector run
-    rarely (:data:`_GC_THRESHOLDS`)."""
+    rarely (:data:`~watchkeeper.engines.GC_THRESHOLDS`)."""
     gc.freeze()
-    gc.set_threshold(*_GC_THRESHOLDS)
+    gc.set_threshold(*GC_THRESHOLDS)
     _keep_freed_memory()
     _init_worker(state)
-
-
-# The garbage collector's thresholds while detecting (Python's default is 700, 10, 10): with the default, the
-# collections cost a worker about 0.45 s and the parent 0.5 s of the 20M benchmark (building event rows makes many
-# small objects, and every full pass walks all the parent's). Detection makes almost no reference cycles, so a
-# collection every 100,000 net allocations loses nothing.
-_GC_THRESHOLDS = (100_000, 50, 100)
 
 
 def _init_worker(state: dict) -> None:
@@ -601,6 +595,7 @@ def _pool(workers: int, n_tasks: int, state: dict):
                                initargs=(state,))
 
 
+@rare_collections()
 def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: Gazetteer | None = None,
                        coast: Coast | None = None, n_parts: int, workers: int) -> tuple[pa.Table, int]:
     """Every detector over ``store`` in ``n_parts`` partitions of the vessels with ``workers`` processes.
@@ -616,8 +611,6 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
     tmp = Path(tempfile.mkdtemp(prefix="_detect-", dir=store.root))
     silence_us = int(float(config.ais_gap.area_max_silence_h) * 3_600_000_000)
     _mark("start")
-    gc_thresholds = gc.get_threshold()
-    gc.set_threshold(*_GC_THRESHOLDS)  # restored below: this may be the caller's process
     try:
         state = {"config": config, "gazetteer": gazetteer, "coast": coast, "tmp": tmp, "n_parts": n_parts,
                  "statics": statics, "statics_bucket": _bucket_of(statics["mmsi"], n_parts)}
@@ -712,7 +705,6 @@ def detect_partitioned(store, statics: pa.Table, config: Config, *, gazetteer: G
                                  "the store's positions") from None
         raise
     finally:
-        gc.set_threshold(*gc_thresholds)
         _STATE.clear()
         shutil.rmtree(tmp, ignore_errors=True)
 
