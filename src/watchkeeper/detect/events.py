@@ -168,9 +168,7 @@ def make_events(rows: Iterable[Mapping[str, Any]] | pa.Table, *, config_sha256: 
         table = _table_from_pydict(values)
     if not values:
         return table
-    _check_rows(table, details_are_objects=True, own_ids=own_ids)  # every details text was encoded from a mapping
-    return table.sort_by([("mmsi", "ascending"), ("start", "ascending"), ("type", "ascending"),
-                          ("event_id", "ascending")])
+    return _checked_and_sorted(table, own_ids=own_ids)
 
 
 def events_from_columns(type: str, *, mmsi, start_us, end_us, confidence, details: Mapping[str, Any],
@@ -185,9 +183,9 @@ def events_from_columns(type: str, *, mmsi, start_us, end_us, confidence, detail
     ``other_mmsi``, ``lat``, ``lon``, ``segment_id`` are sequences of one value per event (NumPy arrays or lists;
     ``None`` for a column of nulls); ``port`` maps ``name``, ``locode``, ``lat`` and ``lon`` to such sequences;
     ``details`` and ``id_extra`` map each key to one value per event (``None`` is JSON null in details, and leaves
-    the key out of that event's ``id_extra``). ``refs`` lists the
-    position references of every event in order, each ``(role, mmsi, source_id, line, present)``, ``present``
-    a boolean sequence saying which events have that reference (``None``: all).
+    the key out of that event's ``id_extra``). ``refs`` lists the position references of every event in order,
+    each ``(role, mmsi, source_id, line, present)``, ``present`` a boolean sequence saying which events have that
+    reference (``None``: all).
     """
     n = len(start_us)
     mmsi_l, start_l, end_l = _ints(mmsi), _ints(start_us), _ints(end_us)
@@ -226,7 +224,12 @@ def events_from_columns(type: str, *, mmsi, start_us, end_us, confidence, detail
     table = pa.Table.from_arrays(arrays, schema=EVENTS)
     if not n:
         return table
-    _check_rows(table, details_are_objects=True, own_ids=True)
+    return _checked_and_sorted(table, own_ids=True)
+
+
+def _checked_and_sorted(table: pa.Table, *, own_ids: bool) -> pa.Table:
+    """A batch built here, checked (every details text was encoded from a mapping) and in the canonical order."""
+    _check_rows(table, details_are_objects=True, own_ids=own_ids)
     return table.sort_by([("mmsi", "ascending"), ("start", "ascending"), ("type", "ascending"),
                           ("event_id", "ascending")])
 
